@@ -1,0 +1,45 @@
+# One Dockerfile, three images: mini (Postfix), base (+ Dovecot), full (+ filters).
+# BASE is made by scripts/base-image.sh when no registry is reachable.
+ARG BASE=debian:bookworm-slim
+
+# ---- builder: compiles mtactl; nothing from the host's build/ is copied.
+FROM ${BASE} AS builder
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev make \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY src/ src/
+RUN make -f src/c.mk BUILD=/build/out mtactl
+
+# ---- mini: Postfix, the control program, syslog to stdout, health check.
+FROM ${BASE} AS mini
+# policy-rc.d: no package may start a daemon while the image is built.
+RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      postfix postfix-lmdb postfix-ldap postfix-mysql libsasl2-modules ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+      /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
+ && rm -f /usr/sbin/policy-rc.d
+# Persistence: configuration under /srv/etc, run data under /srv/var; the
+# usual paths are symlinks, so one volume on /srv keeps everything. The
+# pristine package configuration stays in /usr/share/mtactl/dist for seeding
+# an empty bind mount.
+RUN set -e; mkdir -p /srv/etc /srv/var /usr/share/mtactl/dist; \
+    for d in /etc/postfix /var/spool/postfix /var/mail; do \
+      mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; cp -a "$d" "/usr/share/mtactl/dist$d"; \
+      mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
+    done; \
+    chown postfix:postfix /srv/var/mail; chmod 2775 /srv/var/mail; \
+    touch /srv/etc/.docker.unlock
+COPY --from=builder /build/out/mtactl /usr/local/bin/mtactl
+EXPOSE 25
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["/usr/local/bin/mtactl", "health"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/mtactl", "init"]
+
+# ---- base: Dovecot (SASL, LMTP, IMAP, POP3), inbound TLS, ACME (issue 4).
+FROM mini AS base
+
+# ---- full: amavis, SpamAssassin, ClamAV, DKIM, SPF, PostSRSd (issue 5).
+FROM base AS full

@@ -1,0 +1,59 @@
+# The map of the project's commands. `make run` and `make test` are the two
+# that matter; each installs what it needs on a Debian machine first (deps).
+
+IMAGE   ?= mta
+BASE    ?= debian:bookworm-slim
+STAGES  := mini base full
+# Debian's interpreter, where deps installed pytest (a PATH python may be another).
+PYTEST  ?= /usr/bin/python3 -m pytest
+
+include src/c.mk
+
+.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean
+
+deps:
+	@./scripts/deps.sh
+
+base-image: deps
+	@./scripts/base-image.sh $(BASE)
+
+# Each stage is a target of the one Dockerfile; later stages reuse the earlier layers.
+$(STAGES): base-image
+	@echo "images: building $(IMAGE):$@"
+	docker build -q --build-arg BASE=$(BASE) --target $@ -t $(IMAGE):$@ . >/dev/null
+
+images: base-image
+	@for s in $(STAGES); do \
+		echo "images: building $(IMAGE):$$s"; \
+		docker build -q --build-arg BASE=$(BASE) --target $$s -t $(IMAGE):$$s . >/dev/null || exit 1; \
+	done
+	docker tag $(IMAGE):full $(IMAGE):latest
+
+# A demo a person can send mail to at once on 127.0.0.1:25.
+DEMO_ENV := -e MAIL_BOXES="info@example.com abuse@example.com:abuse/ postmaster@example.com" \
+            -e MAIL_ALIASES="root:info@example.com"
+run: mini
+	-@docker rm -f $(IMAGE)-demo >/dev/null 2>&1
+	docker run -d --name $(IMAGE)-demo --hostname mx1.example.com $(DEMO_ENV) \
+		-p 127.0.0.1:25:25 $(IMAGE):mini >/dev/null
+	@echo "demo: $(IMAGE)-demo is starting on 127.0.0.1:25 for example.com"
+	@echo "  send:  swaks --server 127.0.0.1 --to info@example.com"
+	@echo "  read:  docker exec $(IMAGE)-demo cat /var/mail/info@example.com"
+	@echo "  logs:  docker logs -f $(IMAGE)-demo     stop: make stop"
+
+stop:
+	-docker rm -f $(IMAGE)-demo
+
+test: deps unit lint images
+	$(PYTEST) -v tests/e2e
+
+e2e: deps
+	$(PYTEST) -v tests/e2e
+
+lint: deps
+	shellcheck scripts/*.sh .ci/run
+
+clean:
+	rm -rf $(BUILD)
+	-docker rm -f $(IMAGE)-demo >/dev/null 2>&1
+	-for s in $(STAGES) latest; do docker rmi $(IMAGE):$$s >/dev/null 2>&1; done

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs what building and testing need on a Debian machine, and starts
+# dockerd when no Docker engine answers. Shared by `make deps` and .ci/run,
+# so a green CI run cannot hide a step that a fresh machine lacks.
+# Does nothing that is already done: a second run costs a few checks.
+set -eu
+
+# Debian packages the host needs: Docker and the base-image bootstrap, the C
+# toolchain and unit-test framework, the end-to-end clients and linters.
+packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
+	python3 python3-pytest swaks openssl shellcheck"
+
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	[ "$(id -u)" = 0 ] || { echo "deps: missing packages:$missing (run as root to install)" >&2; exit 1; }
+	echo "deps: installing$missing"
+	apt-get update -qq
+	# shellcheck disable=SC2086 # the list is meant to split into words
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+	command -v dockerd >/dev/null || { echo "deps: dockerd not found" >&2; exit 1; }
+	echo "deps: starting dockerd"
+	mkdir -p /var/log
+	nohup dockerd >/var/log/dockerd.log 2>&1 &
+	i=0
+	until docker info >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -le 60 ] || { tail -n 20 /var/log/dockerd.log >&2; echo "deps: dockerd did not start in 60 s" >&2; exit 1; }
+		sleep 1
+	done
+	echo "deps: dockerd is up"
+fi
