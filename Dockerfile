@@ -37,6 +37,7 @@ EXPOSE 25
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["/usr/local/bin/mtactl", "health"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/mtactl", "init"]
+LABEL mtactl.ready="1"
 
 # ---- base: Dovecot (SASL, LMTP, IMAP, POP3), inbound TLS, ACME (issue 4).
 FROM mini AS base

@@ -1,0 +1,21 @@
+/* File helpers with the guarantees the config engine needs: a file is
+ * replaced whole or not at all (write temp, fsync, rename, fsync dir). */
+#ifndef MTACTL_FILEIO_H
+#define MTACTL_FILEIO_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/strbuf.h"
+
+/* Returns 0, or -1 with errno set; the old file is untouched on failure. */
+int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Appends the whole file to out; -1 with errno if unreadable or over max bytes (EFBIG). */
+int file_read(const char *path, struct strbuf *out, size_t max);
+/* mkdir -p; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode);
+bool path_exists(const char *path);
+/* Copies a tree (cp -a semantics for regular files, dirs, symlinks). */
+int copy_tree(const char *from, const char *to);
+
+#endif

@@ -1,0 +1,69 @@
+#include "common/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "common/exitcode.h"
+
+/* A child of PID 1 inherits a blocked signal mask; give it a clean one. */
+static void child_reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL); /* fails for KILL/STOP and invalid numbers: fine */
+}
+
+int proc_run(char *const argv[], struct strbuf *out)
+{
+	int pipefd[2] = {-1, -1};
+	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		if (out) {
+			close(pipefd[0]);
+			close(pipefd[1]);
+		}
+		errno = err;
+		return -1;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		if (out && dup2(pipefd[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (out) {
+		close(pipefd[1]);
+		char buf[8192];
+		for (;;) {
+			ssize_t n = read(pipefd[0], buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			sb_add(out, buf, (size_t)n);
+		}
+		close(pipefd[0]);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return EXIT_SIGNAL + WTERMSIG(status);
+}

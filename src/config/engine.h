@@ -1,0 +1,11 @@
+/* The configuration step: validate the environment, and when the volume is
+ * unlocked (first start, FORCE_CONFIG, or an empty /srv) write Postfix's
+ * files. Returns an exit code from common/exitcode.h; on EXIT_USAGE nothing
+ * was written. */
+#ifndef MTACTL_CONFIG_ENGINE_H
+#define MTACTL_CONFIG_ENGINE_H
+
+int config_run(void);
+int config_main(int argc, char **argv);
+
+#endif

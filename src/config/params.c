@@ -1,0 +1,85 @@
+#include "config/params.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/common.h"
+#include "common/exitcode.h"
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		fatal(EXIT_SYSTEM, "out of memory");
+	return p;
+}
+
+void params_set(struct params *p, const char *name, const char *value)
+{
+	for (size_t i = 0; i < p->len; i++) {
+		if (!strcmp(p->item[i].name, name)) {
+			free(p->item[i].value);
+			p->item[i].value = xstrdup(value);
+			return;
+		}
+	}
+	if (p->len == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct param *n = reallocarray(p->item, cap, sizeof *n);
+		if (!n)
+			fatal(EXIT_SYSTEM, "out of memory");
+		p->item = n;
+		p->cap = cap;
+	}
+	p->item[p->len].name = xstrdup(name);
+	p->item[p->len].value = xstrdup(value);
+	p->len++;
+}
+
+void params_setf(struct params *p, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal(EXIT_SYSTEM, "vsnprintf");
+	char *buf = malloc((size_t)n + 1);
+	if (!buf)
+		fatal(EXIT_SYSTEM, "out of memory");
+	va_start(ap, fmt);
+	vsnprintf(buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	params_set(p, name, buf);
+	free(buf);
+}
+
+const char *params_get(const struct params *p, const char *name)
+{
+	for (size_t i = 0; i < p->len; i++)
+		if (!strcmp(p->item[i].name, name))
+			return p->item[i].value;
+	return NULL;
+}
+
+void params_free(struct params *p)
+{
+	for (size_t i = 0; i < p->len; i++) {
+		free(p->item[i].name);
+		free(p->item[i].value);
+	}
+	free(p->item);
+	p->item = NULL;
+	p->len = p->cap = 0;
+}
+
+void params_render(const struct params *p, struct strbuf *out)
+{
+	for (size_t i = 0; i < p->len; i++) {
+		if (*p->item[i].value)
+			sb_addf(out, "%s = %s\n", p->item[i].name, p->item[i].value);
+		else
+			sb_addf(out, "%s =\n", p->item[i].name);
+	}
+}

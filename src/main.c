@@ -1,0 +1,61 @@
+/* mtactl: one multi-call program for the container. This file only
+ * dispatches: `mtactl SUBCOMMAND ...`, or by the name it was called as. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "common/exitcode.h"
+#include "config/engine.h"
+#include "config/envlist.h"
+#include "health/health.h"
+#include "init/init.h"
+#include "syslog/syslog.h"
+
+struct subcommand {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
+	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
+	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
+	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
+	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: mtactl SUBCOMMAND [ARGS]\n");
+	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++)
+		fprintf(stderr, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+}
+
+static const struct subcommand *find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++)
+		if (!strcmp(subcommands[i].name, name))
+			return &subcommands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *called = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	called = called ? called + 1 : (argc > 0 ? argv[0] : "mtactl");
+	const struct subcommand *sc = find(called);
+	if (sc)
+		return sc->main(argc, argv);
+	if (argc < 2) {
+		usage();
+		return EXIT_USAGE;
+	}
+	sc = find(argv[1]);
+	if (!sc) {
+		fprintf(stderr, "mtactl: unknown subcommand \"%s\"\n", argv[1]);
+		usage();
+		return EXIT_USAGE;
+	}
+	return sc->main(argc - 1, argv + 1);
+}
