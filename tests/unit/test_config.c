@@ -1,0 +1,295 @@
+/* The variable table, loading settings from an environment, and the
+ * Postfix files rendered from them (golden files). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/envlist.h"
+#include "config/postfix.h"
+#include "config/settings.h"
+#include "fake_env.h"
+#include "golden.h"
+
+static void test_table_sorted_and_documented(void **state)
+{
+	(void)state;
+	for (int i = 0; i < VAR_COUNT; i++) {
+		assert_non_null(var_table[i].name);
+		assert_non_null(var_table[i].doc);
+		assert_non_null(var_table[i].def);
+		if (i > 0)
+			assert_true(strcmp(var_table[i - 1].name, var_table[i].name) < 0);
+		assert_ptr_equal(var_find(var_table[i].name), &var_table[i]);
+	}
+	assert_null(var_find("NOT_A_VARIABLE"));
+	assert_null(var_find(""));
+}
+
+static bool load(struct fake_env *env, const char *hostname, struct settings *s, struct strbuf *errors,
+		 struct strbuf *warnings)
+{
+	return settings_load(s, fake_env_get, env, hostname, errors, warnings);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct fake_env env = {{{NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_true(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_string_equal(s.value[V_MAIL_DOMAIN], "example.com");
+	assert_string_equal(s.value[V_MESSAGE_SIZE_LIMIT], "10240000");
+	assert_string_equal(s.value[V_SYSLOG_LEVEL], "5");
+	assert_string_equal(settings_primary_domain(&s), "example.com");
+	assert_int_equal(w.len, 0);
+	settings_free(&s);
+
+	/* A hostname with no domain: the old image's fallback, with a warning. */
+	assert_true(load(&env, "a1b2c3d4", &s, &e, &w));
+	assert_string_equal(s.value[V_MAIL_DOMAIN], "example.com");
+	assert_non_null(strstr(w.buf, "MAIL_DOMAIN"));
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
+/* Each bad value gives exactly one line naming the variable and the value. */
+static void test_bad_values(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"MAIL_BOXES", "not-an-address"},
+		{"MAIL_BOXES", "a@example.com:../etc"},
+		{"MAIL_ALIASES", "noseparator"},
+		{"MAIL_ALIASES", "x:"},
+		{"MAIL_DOMAIN", "bad_domain!"},
+		{"MESSAGE_SIZE_LIMIT", "abc"},
+		{"MESSAGE_SIZE_LIMIT", "-5"},
+		{"SYSLOG_LEVEL", "9"},
+		{"SMTP_TLS_SECURITY_LEVEL", "sometimes"},
+		{"SMTP_TLS_WRAPPERMODE", "maybe"},
+		{"VIRTUAL_TRANSPORT", "nocolon"},
+		{"REGEX_ALIAS", "/(unclosed/ x"},
+		{"DOCKER_UNLOCK_FILE", "relative/path"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fake_env env = {{{cases[i][0], cases[i][1]}, {NULL, NULL}}};
+		struct settings s;
+		struct strbuf e, w;
+		sb_init(&e);
+		sb_init(&w);
+		assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+		char want[128];
+		snprintf(want, sizeof want, "%s=\"%s\": expected ", cases[i][0], cases[i][1]);
+		if (!strstr(e.buf, want))
+			fail_msg("case %zu: got \"%s\", want it to contain \"%s\"", i, e.buf, want);
+		assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
+		settings_free(&s);
+		sb_free(&e);
+		sb_free(&w);
+	}
+}
+
+static void test_combination_and_secret(void **state)
+{
+	(void)state;
+	struct fake_env env = {{{"SMTP_TLS_WRAPPERMODE", "yes"},
+				{"SMTP_TLS_SECURITY_LEVEL", "may"},
+				{"SMTP_RELAY_HOSTAUTH", "relay user-without-colon"},
+				{NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_non_null(strstr(e.buf, "SMTP_RELAY_HOSTAUTH=<secret, 24 characters>"));
+	assert_null(strstr(e.buf, "user-without-colon")); /* never shown */
+	settings_free(&s);
+
+	env.pairs[2][1] = "relay u:p";
+	sb_reset(&e);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_non_null(strstr(e.buf, "SMTP_TLS_WRAPPERMODE=\"yes\": expected SMTP_TLS_SECURITY_LEVEL=encrypt"));
+	settings_free(&s);
+
+	env.pairs[1][1] = "encrypt";
+	sb_reset(&e);
+	assert_true(load(&env, "mx1.example.com", &s, &e, &w));
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
+static void test_control_characters_escaped(void **state)
+{
+	(void)state;
+	struct fake_env env = {{{"SYSLOG_LEVEL", "1\n2"}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_non_null(strstr(e.buf, "SYSLOG_LEVEL=\"1\\x0a2\""));
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
+static const struct postfix_host host = {.uid = 100, .gid = 102, .ipv6 = true};
+
+static void render_all(struct fake_env *env, struct strbuf *main_cf, struct strbuf *master_cf,
+		       struct postfix_map maps[MAP_COUNT])
+{
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	if (!load(env, "mx1.example.com", &s, &e, &w))
+		fail_msg("settings refused: %s", e.buf);
+	postfix_maps_render(&s, maps);
+	struct params p = {0};
+	postfix_main_params(&s, &host, maps, &p);
+	postfix_main_render(&p, main_cf);
+	postfix_master_render(&s, master_cf);
+	params_free(&p);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
+static void test_golden_mini(void **state)
+{
+	(void)state;
+	struct fake_env env = {{
+		{"MAIL_DOMAIN", "example.com other.org"},
+		{"MAIL_BOXES", "info@example.com sales@example.com:sales/inbox box@other.org:other/box/"},
+		{"MAIL_ALIASES", "root:info postmaster:info,sales@example.com"},
+		{"REGEX_ALIAS", "/^(.+)[+-].*@(.+)$/ $1@$2"},
+		{"SMTP_RELAY_HOSTAUTH", "[relay.example.net]:587 relayuser:relay pass"},
+		{"MESSAGE_SIZE_LIMIT", "20480000"},
+		{NULL, NULL},
+	}};
+	struct strbuf main_cf, master_cf;
+	sb_init(&main_cf);
+	sb_init(&master_cf);
+	struct postfix_map maps[MAP_COUNT];
+	render_all(&env, &main_cf, &master_cf, maps);
+	assert_golden("mini-main.cf", main_cf.buf);
+	assert_golden("mini-master.cf", master_cf.buf);
+	assert_golden("mini-virt-users", maps[MAP_USERS].text.buf);
+	assert_golden("mini-virt-aliases", maps[MAP_ALIASES].text.buf);
+	assert_string_equal(maps[MAP_REGEX_ALIASES].text.buf, "/^(.+)[+-].*@(.+)$/ $1@$2\n");
+	assert_string_equal(maps[MAP_RELAY_PASSWORDS].text.buf,
+			    "[relay.example.net]:587 relayuser:relay pass\n");
+	assert_true(maps[MAP_RELAY_PASSWORDS].secret);
+	postfix_maps_free(maps);
+	sb_free(&main_cf);
+	sb_free(&master_cf);
+}
+
+static void test_lmtp_transport_and_no_maps(void **state)
+{
+	(void)state;
+	struct fake_env env = {{{"VIRTUAL_TRANSPORT", "lmtp:app:2003"}, {NULL, NULL}}};
+	struct strbuf main_cf, master_cf;
+	sb_init(&main_cf);
+	sb_init(&master_cf);
+	struct postfix_map maps[MAP_COUNT];
+	render_all(&env, &main_cf, &master_cf, maps);
+	assert_non_null(strstr(main_cf.buf, "\nvirtual_transport = lmtp:app:2003\n"));
+	assert_null(strstr(main_cf.buf, "virtual_mailbox_base"));
+	assert_non_null(strstr(main_cf.buf, "\nvirtual_mailbox_maps =\n"));
+	assert_null(strstr(main_cf.buf, "relayhost"));
+	assert_null(strstr(main_cf.buf, "smtp_sasl_auth_enable"));
+	postfix_maps_free(maps);
+	sb_free(&main_cf);
+	sb_free(&master_cf);
+}
+
+/* The generic rule: upper-case names that are Postfix parameters. */
+static void test_generic_rule(void **state)
+{
+	(void)state;
+	struct strlist known;
+	strlist_init(&known);
+	const char *names[] = {"message_size_limit", "mynetworks", "relayhost", "smtpd_banner"};
+	for (size_t i = 0; i < 4; i++)
+		strlist_add(&known, names[i], strlen(names[i]));
+	char *env[] = {"SMTPD_BANNER=$myhostname ESMTP Test", "MYNETWORKS=10.0.0.0/8",
+		       "smtpd_banner=lower case is not the rule", "MESSAGE_SIZE_LIMIT=1",
+		       "MAIL_BOXE=typo@example.com", "PATH=/bin", "HOSTNAME=x", "LC_ALL=C",
+		       "DOVECOT_MAIL_LOCATION=x", "RELAYHOST=", "NOEQUALS", NULL};
+	struct params p = {0};
+	struct strbuf errors, unknown;
+	sb_init(&errors);
+	sb_init(&unknown);
+	assert_true(postfix_generic_params(env, &known, &p, &errors, &unknown));
+	assert_string_equal(params_get(&p, "smtpd_banner"), "$myhostname ESMTP Test");
+	assert_string_equal(params_get(&p, "mynetworks"), "10.0.0.0/8");
+	assert_string_equal(params_get(&p, "relayhost"), "");
+	assert_null(params_get(&p, "message_size_limit")); /* the table owns it */
+	assert_string_equal(unknown.buf, "MAIL_BOXE\n");
+	params_free(&p);
+
+	char *inject[] = {"SMTPD_BANNER=x\nrelayhost = evil", NULL};
+	assert_false(postfix_generic_params(inject, &known, &p, &errors, &unknown));
+	assert_non_null(strstr(errors.buf, "SMTPD_BANNER"));
+	assert_null(params_get(&p, "smtpd_banner"));
+	params_free(&p);
+	strlist_free(&known);
+	sb_free(&errors);
+	sb_free(&unknown);
+}
+
+static void test_params_override_in_place(void **state)
+{
+	(void)state;
+	struct params p = {0};
+	params_set(&p, "a", "1");
+	params_set(&p, "b", "2");
+	params_set(&p, "a", "3");
+	struct strbuf out;
+	sb_init(&out);
+	params_render(&p, &out);
+	assert_string_equal(out.buf, "a = 3\nb = 2\n");
+	params_free(&p);
+	sb_free(&out);
+}
+
+static void test_markdown_lists_every_variable(void **state)
+{
+	(void)state;
+	struct strbuf md;
+	sb_init(&md);
+	envlist_markdown(&md);
+	for (int i = 0; i < VAR_COUNT; i++) {
+		char cell[80];
+		snprintf(cell, sizeof cell, "| `%s` |", var_table[i].name);
+		assert_non_null(strstr(md.buf, cell));
+	}
+	sb_free(&md);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table_sorted_and_documented),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_combination_and_secret),
+		cmocka_unit_test(test_control_characters_escaped),
+		cmocka_unit_test(test_golden_mini),
+		cmocka_unit_test(test_lmtp_transport_and_no_maps),
+		cmocka_unit_test(test_generic_rule),
+		cmocka_unit_test(test_params_override_in_place),
+		cmocka_unit_test(test_markdown_lists_every_variable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
