@@ -9,7 +9,7 @@ PYTEST  ?= /usr/bin/python3 -m pytest
 
 include src/c.mk
 
-.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean
+.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check
 
 deps:
 	@./scripts/deps.sh
@@ -44,7 +44,7 @@ run: mini
 stop:
 	-docker rm -f $(IMAGE)-demo
 
-test: deps unit lint images
+test: deps unit lint readme-check images
 	$(PYTEST) -v tests/e2e
 
 e2e: deps
@@ -57,3 +57,12 @@ clean:
 	rm -rf $(BUILD)
 	-docker rm -f $(IMAGE)-demo >/dev/null 2>&1
 	-for s in $(STAGES) latest; do docker rmi $(IMAGE):$$s >/dev/null 2>&1; done
+
+# The variable reference in README.md is generated from the variable table;
+# `make readme` rewrites it and `make readme-check` (part of `make test`)
+# fails when it is out of date.
+readme: $(BUILD)/mtactl
+	@./scripts/readme-vars.sh $(BUILD)/mtactl README.md write
+
+readme-check: $(BUILD)/mtactl
+	@./scripts/readme-vars.sh $(BUILD)/mtactl README.md check
