@@ -6,6 +6,7 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev make \
+      libssl-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY src/ src/
@@ -17,7 +18,7 @@ FROM ${BASE} AS mini
 RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      postfix postfix-lmdb postfix-ldap postfix-mysql libsasl2-modules ca-certificates \
+      postfix postfix-lmdb postfix-ldap postfix-mysql libsasl2-modules ca-certificates libjansson4 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && rm -f /usr/sbin/policy-rc.d
@@ -39,8 +40,20 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/mtactl", "init"]
 LABEL mtactl.ready="1"
 
-# ---- base: Dovecot (SASL, LMTP, IMAP, POP3), inbound TLS, ACME (issue 4).
+# ---- base: Dovecot (SASL, LMTP, IMAP, POP3), inbound TLS, ACME.
 FROM mini AS base
+RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap dovecot-mysql \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+      /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
+ && rm -f /usr/sbin/policy-rc.d
+RUN set -e; d=/etc/dovecot; \
+    cp -a "$d" "/usr/share/mtactl/dist$d"; mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
+    mkdir -p /srv/etc/ssl/postfix; ln -s /srv/etc/ssl/postfix /etc/ssl/postfix; \
+    touch /srv/etc/.docker.unlock
+EXPOSE 465 587 143 993 110 995
 
 # ---- full: amavis, SpamAssassin, ClamAV, DKIM, SPF, PostSRSd (issue 5).
 FROM base AS full

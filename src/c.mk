@@ -9,7 +9,7 @@ BUILD   ?= build
 
 # Every .c under src/ except main.c is a library module; main.c only dispatches.
 MTACTL_SRC  := $(filter-out src/main.c,$(sort $(wildcard src/*/*.c)))
-MTACTL_LIBS :=
+MTACTL_LIBS := -lcrypto -ljansson
 
 $(BUILD)/mtactl: src/main.c $(MTACTL_SRC) $(wildcard src/*/*.h)
 	@mkdir -p $(BUILD)

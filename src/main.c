@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acme/acme.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "config/engine.h"
@@ -10,6 +11,7 @@
 #include "health/health.h"
 #include "init/init.h"
 #include "syslog/syslog.h"
+#include "tls/tls.h"
 
 struct subcommand {
 	const char *name;
@@ -18,10 +20,13 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{"acme", acme_main, "install this host's certificate from ACME_FILE (extract), or keep doing so (watch)"},
 	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
+	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
+	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
 };
 

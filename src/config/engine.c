@@ -5,6 +5,7 @@
 #include "config/engine.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,7 +17,10 @@
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "common/proc.h"
+#include "acme/acme.h"
+#include "config/dovecot.h"
 #include "config/postfix.h"
+#include "tls/tls.h"
 
 extern char **environ;
 
@@ -24,7 +28,14 @@ extern char **environ;
  * (a bind mount of an empty host directory gets no image content). */
 #define DIST_DIR "/usr/share/mtactl/dist"
 
-static const char *const persisted_dirs[] = {"/etc/postfix", "/var/spool/postfix", "/var/mail"};
+static const char *const persisted_dirs[] = {"/etc/postfix", "/var/spool/postfix", "/var/mail",
+					     "/etc/dovecot"};
+
+/* Self-signed or operator-provided files at the old image's paths. */
+#define TLS_DIR "/etc/ssl/postfix"
+#define TLS_CERT TLS_DIR "/cert.pem"
+#define TLS_KEY TLS_DIR "/priv_key.pem"
+#define SELF_SIGNED_DAYS 365
 
 static void path_join(char *out, size_t size, const char *a, const char *b)
 {
@@ -44,7 +55,7 @@ static bool seed_missing_dirs(void)
 		char src[PATH_MAX], dst[PATH_MAX], parent[PATH_MAX];
 		path_join(src, sizeof src, DIST_DIR, persisted_dirs[i]);
 		path_join(dst, sizeof dst, "/srv", persisted_dirs[i]);
-		if (path_exists(dst))
+		if (path_exists(dst) || !path_exists(src))
 			continue;
 		path_join(parent, sizeof parent, dst, "");
 		*strrchr(parent, '/') = '\0';
@@ -62,24 +73,82 @@ static int cmp_strp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every main.cf parameter name this Postfix knows, sorted. */
-static void read_postconf_names(struct strlist *out)
+/* The setting names a program lists, one per line ("name" or "name =
+ * value"; nested blocks of doveconf are skipped), sorted for bsearch. */
+static void read_setting_names(char **argv, struct strlist *out)
 {
 	struct strbuf text;
 	sb_init(&text);
-	char *argv[] = {"postconf", "-d", "-H", NULL};
 	int rc = proc_run(argv, &text);
 	if (rc != 0)
-		fatalx(EXIT_SYSTEM, "postconf -d -H failed (exit %d)", rc);
+		fatalx(EXIT_SYSTEM, "%s %s failed (exit %d)", argv[0], argv[1], rc);
+	int depth = 0;
 	for (char *line = text.buf; *line;) {
 		char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		if (len)
-			strlist_add(out, line, len);
+		size_t name = strcspn(line, " =\n");
+		if (depth == 0 && name > 0 && name <= len && line[0] != '#')
+			strlist_add(out, line, name);
+		for (size_t i = 0; i < len; i++)
+			depth += line[i] == '{' ? 1 : line[i] == '}' ? -1 : 0;
 		line += len + (nl ? 1 : 0);
 	}
 	sb_free(&text);
 	qsort(out->item, out->len, sizeof *out->item, cmp_strp);
+}
+
+static enum var_stage image_stage(void)
+{
+	if (path_exists("/usr/sbin/amavisd-new") || path_exists("/usr/sbin/amavisd"))
+		return STAGE_FULL;
+	return path_exists("/usr/sbin/dovecot") ? STAGE_BASE : STAGE_MINI;
+}
+
+static bool domain_of(const char *hostname, const char **domain)
+{
+	const char *dot = strchr(hostname, '.');
+	*domain = dot && dot[1] ? dot + 1 : NULL;
+	return *domain != NULL;
+}
+
+/* Which certificate inbound TLS uses: the operator's files, else this
+ * host's from ACME_FILE, else files already at the old image's paths, else
+ * (when TLS is asked for or Dovecot needs it) a new self-signed one. */
+static void plan_tls(const struct settings *s, bool dovecot, struct tls_setup *tls)
+{
+	static const enum var_id explicit_vars[] = {V_SMTPD_TLS_CERT_FILE, V_SMTPD_TLS_ECCERT_FILE,
+						    V_SMTPD_TLS_DCERT_FILE, V_SMTPD_TLS_CHAIN_FILES};
+	memset(tls, 0, sizeof *tls);
+	for (size_t i = 0; i < ARRAY_LEN(explicit_vars); i++) {
+		if (*s->value[explicit_vars[i]] && !tls->enabled) {
+			tls->enabled = tls->explicit_files = true;
+			tls->cert = s->value[explicit_vars[i]];
+			tls->key = s->value[explicit_vars[i] + (explicit_vars[i] == V_SMTPD_TLS_CHAIN_FILES ? 0 : 1)];
+		}
+	}
+	if (tls->enabled)
+		return;
+	const char *acme = s->value[V_ACME_FILE], *domain;
+	domain_of(s->hostname, &domain);
+	if (*acme && path_exists(acme) && acme_update(acme, s->hostname, domain) >= 0) {
+		*tls = (struct tls_setup){.enabled = true, .cert = ACME_CERT, .key = ACME_KEY};
+		return;
+	}
+	bool wanted = !strcmp(s->value[V_SMTPD_USE_TLS], "yes") || dovecot;
+	struct strbuf why;
+	sb_init(&why);
+	bool usable = tls_check_pair(TLS_CERT, TLS_KEY, &why);
+	sb_free(&why);
+	if (!usable && wanted) {
+		if (mkdir_p(TLS_DIR, 0755) < 0)
+			fatal(EXIT_SYSTEM, "creating %s", TLS_DIR);
+		if (tls_make_self_signed(TLS_CERT, TLS_KEY, s->hostname, SELF_SIGNED_DAYS) < 0)
+			fatalx(EXIT_SYSTEM, "no certificate for TLS");
+		log_info("made a self-signed certificate for %s in %s", s->hostname, TLS_CERT);
+		usable = true;
+	}
+	if (usable)
+		*tls = (struct tls_setup){.enabled = true, .cert = TLS_CERT, .key = TLS_KEY};
 }
 
 static void host_facts(struct postfix_host *host)
@@ -98,15 +167,29 @@ static void write_file(const char *path, const struct strbuf *text, mode_t mode)
 		fatal(EXIT_SYSTEM, "writing %s", path);
 }
 
+/* A file that an unprivileged daemon of group reads (it holds a password). */
+static void write_file_group(const char *path, const struct strbuf *text, mode_t mode, const char *group)
+{
+	struct group *g = getgrnam(group);
+	if (!g)
+		fatalx(EXIT_SYSTEM, "no %s group in /etc/group", group);
+	write_file(path, text, mode);
+	if (chown(path, 0, g->gr_gid) < 0)
+		fatal(EXIT_SYSTEM, "chown %s", path);
+}
+
 /* Writes NAME.new, compiles it with postmap, then renames both into place
  * (compiled table first), so Postfix never sees a half-built table. */
 static void write_map(const struct postfix_map *m)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], db[PATH_MAX], tmpdb[PATH_MAX];
 	path_join(path, sizeof path, POSTFIX_DIR "/", m->name);
-	mode_t mode = m->secret ? 0600 : 0644;
+	mode_t mode = m->mode;
+	if (m->group_postfix)
+		write_file_group(path, &m->text, mode, "postfix");
 	if (strcmp(m->type, "lmdb") != 0) {
-		write_file(path, &m->text, mode);
+		if (!m->group_postfix)
+			write_file(path, &m->text, mode);
 		return;
 	}
 	path_join(tmp, sizeof tmp, path, ".new");
@@ -167,7 +250,33 @@ static void log_lines(const char *prefix, const struct strbuf *lines, bool as_wa
 	}
 }
 
-/* Validates and, when asked to, writes. */
+/* Writes what Dovecot needs, and which optional services init starts. */
+static void write_dovecot(const struct settings *s, const struct postfix_host *host,
+			  const struct tls_setup *tls, const char *generic)
+{
+	struct strbuf services;
+	sb_init(&services);
+	if (dovecot_wanted(s)) {
+		struct dovecot_files f;
+		dovecot_render(s, host, tls, generic, &f);
+		if (s->sasl_file)
+			write_file_group(DOVECOT_DIR "/virt-passwd", &f.passwd, 0640, "dovecot");
+		if (s->sasl_ldap)
+			write_file(DOVECOT_DIR "/ldap-passdb.conf.ext", &f.ldap_passdb, 0600);
+		if (s->sasl_mysql)
+			write_file(DOVECOT_DIR "/sql-passdb.conf.ext", &f.sql_passdb, 0600);
+		write_file(DOVECOT_DIR "/dovecot.conf", &f.conf, 0644);
+		dovecot_files_free(&f);
+		sb_adds(&services, "dovecot\n");
+	}
+	if (mkdir_p(SERVICES_DIR, 0755) < 0)
+		fatal(EXIT_SYSTEM, "creating %s", SERVICES_DIR);
+	write_file(SERVICES_FILE, &services, 0644);
+	sb_free(&services);
+}
+
+/* Validates and, when asked to, writes. Everything that can refuse the
+ * input runs before the first file is touched. */
 static int configure(bool write)
 {
 	char hostname[HOST_NAME_MAX + 1];
@@ -175,46 +284,46 @@ static int configure(bool write)
 		fatal(EXIT_SYSTEM, "gethostname");
 	hostname[HOST_NAME_MAX] = '\0';
 
+	enum var_stage stage = image_stage();
 	struct settings s;
-	struct strbuf errors, warnings;
+	struct strbuf errors, warnings, unknown, dovecot_generic;
 	sb_init(&errors);
 	sb_init(&warnings);
-	bool ok = settings_load(&s, env_get_process, NULL, hostname, &errors, &warnings);
-	if (!ok) {
-		log_lines("", &errors, false);
-		log_info("configuration refused: nothing was changed");
-		settings_free(&s);
-		sb_free(&errors);
-		sb_free(&warnings);
-		return EXIT_USAGE;
-	}
-	if (!write) {
-		log_lines("", &warnings, true);
-		settings_free(&s);
-		sb_free(&errors);
-		sb_free(&warnings);
-		return EXIT_OK;
-	}
-
-	struct postfix_host host;
-	host_facts(&host);
-	struct strlist known;
-	strlist_init(&known);
-	read_postconf_names(&known);
-
-	struct postfix_map maps[MAP_COUNT];
-	postfix_maps_render(&s, maps);
-	struct params params = {0};
-	postfix_main_params(&s, &host, maps, &params);
-	struct strbuf unknown;
 	sb_init(&unknown);
-	ok = postfix_generic_params(environ, &known, &params, &errors, &unknown);
+	sb_init(&dovecot_generic);
+	struct strlist postfix_names, dovecot_names;
+	strlist_init(&postfix_names);
+	strlist_init(&dovecot_names);
+	struct params generic = {0};
+
+	bool ok = settings_load(&s, env_get_process, NULL, hostname, stage, &errors, &warnings);
+	if (ok && write) {
+		char *postconf[] = {"postconf", "-d", "-H", NULL};
+		read_setting_names(postconf, &postfix_names);
+		ok = postfix_generic_params(environ, &postfix_names, &generic, &errors, &unknown);
+		if (stage >= STAGE_BASE) {
+			char *doveconf[] = {"doveconf", "-d", NULL};
+			read_setting_names(doveconf, &dovecot_names);
+			ok = dovecot_generic_settings(environ, &dovecot_names, &dovecot_generic, &errors,
+						      &unknown) && ok;
+		}
+	}
 	if (!ok) {
 		log_lines("", &errors, false);
 		log_info("configuration refused: nothing was changed");
-	} else {
+	} else if (write) {
 		log_lines("", &warnings, true);
 		log_lines("ignoring unknown variable ", &unknown, true);
+		struct postfix_host host;
+		host_facts(&host);
+		struct tls_setup tls;
+		plan_tls(&s, stage >= STAGE_BASE && dovecot_wanted(&s), &tls);
+		struct postfix_map maps[MAP_COUNT];
+		postfix_maps_render(&s, maps);
+		struct params params = {0};
+		postfix_main_params(&s, &host, maps, &tls, &params);
+		for (size_t i = 0; i < generic.len; i++)
+			params_set(&params, generic.item[i].name, generic.item[i].value);
 		struct strbuf main_cf, master_cf;
 		sb_init(&main_cf);
 		sb_init(&master_cf);
@@ -224,19 +333,42 @@ static int configure(bool write)
 			if (maps[i].text.len)
 				write_map(&maps[i]);
 		make_mailbox_dirs(&s, &host);
+		if (stage >= STAGE_BASE)
+			write_dovecot(&s, &host, &tls, dovecot_generic.buf);
 		write_file(POSTFIX_DIR "/master.cf", &master_cf, 0644);
 		write_file(POSTFIX_DIR "/main.cf", &main_cf, 0644);
 		sb_free(&main_cf);
 		sb_free(&master_cf);
+		params_free(&params);
+		postfix_maps_free(maps);
+	} else {
+		log_lines("", &warnings, true);
 	}
-	params_free(&params);
-	postfix_maps_free(maps);
-	strlist_free(&known);
-	sb_free(&unknown);
+	params_free(&generic);
+	strlist_free(&postfix_names);
+	strlist_free(&dovecot_names);
 	settings_free(&s);
 	sb_free(&errors);
 	sb_free(&warnings);
+	sb_free(&unknown);
+	sb_free(&dovecot_generic);
 	return ok ? EXIT_OK : EXIT_USAGE;
+}
+
+/* The ACME certificate is not kept on the volume: take it anew at every
+ * start, before the services read it. */
+static void refresh_acme(void)
+{
+	const char *acme = getenv("ACME_FILE");
+	if (!acme)
+		acme = var_table[V_ACME_FILE].def;
+	char hostname[HOST_NAME_MAX + 1];
+	const char *domain;
+	if (!*acme || !path_exists(acme) || gethostname(hostname, sizeof hostname) < 0)
+		return;
+	hostname[HOST_NAME_MAX] = '\0';
+	domain_of(hostname, &domain);
+	acme_update(acme, hostname, domain);
 }
 
 /* On a locked volume only the variables applied at every start count. */
@@ -270,6 +402,7 @@ int config_run(void)
 		int rc = check_every_start_vars();
 		if (rc != EXIT_OK)
 			return rc;
+		refresh_acme();
 		log_info("configuration kept from the volume; environment changes are ignored "
 			 "(set FORCE_CONFIG=1 to write it again)");
 		return EXIT_OK;

@@ -5,6 +5,11 @@
 #ifndef MTACTL_CONFIG_ENGINE_H
 #define MTACTL_CONFIG_ENGINE_H
 
+/* Optional services the configuration enabled, one name per line, read by
+ * init at every start (the configuration itself may be locked). */
+#define SERVICES_DIR "/srv/etc/mtactl"
+#define SERVICES_FILE SERVICES_DIR "/services"
+
 int config_run(void);
 int config_main(int argc, char **argv);
 

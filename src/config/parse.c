@@ -520,3 +520,69 @@ bool check_regexp_table(const char *value, struct strbuf *why)
 	}
 	return true;
 }
+
+bool is_host_port(const char *s, size_t len)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t hlen = colon ? (size_t)(colon - s) : len;
+	return is_domain(s, hlen) && (!colon || is_port(colon + 1, len - hlen - 1));
+}
+
+bool ldap_uri(const char *value, struct strbuf *uri)
+{
+	const char *scheme = "ldap";
+	const char *rest = value;
+	if (!strncmp(value, "ldap://", 7)) {
+		rest = value + 7;
+	} else if (!strncmp(value, "ldaps://", 8)) {
+		scheme = "ldaps";
+		rest = value + 8;
+	}
+	size_t len = strlen(rest);
+	if (len && rest[len - 1] == '/')
+		len--; /* "ldap://host:389/" as in the old image's examples */
+	if (!is_host_port(rest, len))
+		return false;
+	sb_addf(uri, "%s://%.*s", scheme, (int)len, rest);
+	if (!memchr(rest, ':', len))
+		sb_adds(uri, !strcmp(scheme, "ldaps") ? ":636" : ":389");
+	return true;
+}
+
+bool parse_clientauth(const char *value, struct strbuf *passwd_file, struct strbuf *why)
+{
+	const char *p = value, *tok;
+	size_t len;
+	struct strlist users;
+	strlist_init(&users);
+	bool ok = true;
+	while (ok && next_token(&p, list_seps, &tok, &len)) {
+		const char *colon = memchr(tok, ':', len);
+		size_t ulen = colon ? (size_t)(colon - tok) : 0;
+		if (!colon || ulen == 0 || colon == tok + len - 1 || ulen > 255) {
+			sb_adds(why, "entries \"user:{SCHEME}password\" such as \"client1:{PLAIN}secret\"");
+			ok = false;
+			break;
+		}
+		for (size_t i = 0; i < ulen && ok; i++)
+			ok = isgraph((unsigned char)tok[i]) && tok[i] != '%';
+		if (!ok) {
+			sb_adds(why, "user names of printable ASCII without %");
+			break;
+		}
+		char *user = xstrndup(tok, ulen);
+		lower(user);
+		if (strlist_contains_nocase(&users, user)) {
+			sb_addf(why, "each user once, got \"%s\" twice", user);
+			free(user);
+			ok = false;
+			break;
+		}
+		strlist_add(&users, user, ulen);
+		free(user);
+		sb_add(passwd_file, tok, len);
+		sb_addc(passwd_file, '\n');
+	}
+	strlist_free(&users);
+	return ok;
+}

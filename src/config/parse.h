@@ -75,3 +75,12 @@ bool parse_relay(const char *value, struct relay *out, struct strbuf *why);
 bool check_regexp_table(const char *value, struct strbuf *why);
 
 #endif
+
+/* host or host:port (a name or an IPv4 address, port 1-65535). */
+bool is_host_port(const char *s, size_t len);
+/* LDAP_HOST forms "auth", "auth:389", "ldap://auth:389", "ldaps://auth" to
+ * one LDAP URI ("ldap://auth:389"); false when it is none of them. */
+bool ldap_uri(const char *value, struct strbuf *uri);
+/* SMTPD_SASL_CLIENTAUTH: space-separated user:{SCHEME}password (or a
+ * plain password); appends "user:password" lines for Dovecot's passwd-file. */
+bool parse_clientauth(const char *value, struct strbuf *passwd_file, struct strbuf *why);

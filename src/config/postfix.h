@@ -17,23 +17,41 @@ struct postfix_host {
 	bool ipv6;              /* the kernel has IPv6 (Docker can switch it off) */
 };
 
-/* A lookup table to write: file name under POSTFIX_DIR, its text, whether
- * it is compiled with postmap (lmdb) and whether it holds secrets. */
-struct postfix_map {
-	const char *name;
-	const char *type;  /* "lmdb" (postmap) or "regexp" (read as text) */
-	struct strbuf text;
-	bool secret;
+/* Inbound TLS as decided by the engine: the files Postfix and Dovecot use. */
+struct tls_setup {
+	bool enabled;
+	bool explicit_files;  /* the SMTPD_TLS_*_FILE variables say it all */
+	const char *cert, *key;
 };
 
-enum postfix_map_id { MAP_USERS, MAP_ALIASES, MAP_REGEX_ALIASES, MAP_RELAY_PASSWORDS, MAP_COUNT };
+/* A lookup table to write: file name under POSTFIX_DIR, its type as main.cf
+ * names it (lmdb is compiled with postmap; regexp, ldap and mysql are read
+ * as text), its text, and its mode. Tables that hold a password are not
+ * world-readable: 0600 root when Postfix opens them as root (SASL client
+ * passwords), 0640 root:postfix when its unprivileged daemons do. */
+struct postfix_map {
+	const char *name;
+	const char *type;
+	struct strbuf text;
+	unsigned mode;
+	bool group_postfix;
+};
+
+enum postfix_map_id {
+	MAP_USERS, MAP_LDAP_USERS, MAP_MYSQL_USERS,               /* virtual_mailbox_maps */
+	MAP_ALIASES, MAP_LDAP_ALIASES, MAP_LDAP_GROUPS, MAP_LDAP_EXPAND,
+	MAP_MYSQL_ALIASES, MAP_REGEX_ALIASES,                     /* virtual_alias_maps */
+	MAP_RELAY_PASSWORDS,
+	MAP_COUNT
+};
 
 void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_COUNT]);
 void postfix_maps_free(struct postfix_map maps[MAP_COUNT]);
 
 /* The parameters this image sets, before the generic rule. */
 void postfix_main_params(const struct settings *s, const struct postfix_host *host,
-			 const struct postfix_map maps[MAP_COUNT], struct params *out);
+			 const struct postfix_map maps[MAP_COUNT], const struct tls_setup *tls,
+			 struct params *out);
 
 /* The generic rule: every upper-case variable in env (NAME=value strings)
  * whose lower-case name is in known (sorted postconf parameter names) sets
@@ -42,6 +60,9 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
  * nothing are reported in unknown (one per line) unless ignorable. */
 bool postfix_generic_params(char *const *env, const struct strlist *known, struct params *out,
 			    struct strbuf *errors, struct strbuf *unknown);
+
+/* LDAP and MySQL lookup tables (ldap_table(5), mysql_table(5)). */
+void postfix_lookups_render(const struct settings *s, struct postfix_map maps[MAP_COUNT]);
 
 void postfix_main_render(const struct params *p, struct strbuf *out);
 void postfix_master_render(const struct settings *s, struct strbuf *out);

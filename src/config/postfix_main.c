@@ -17,8 +17,44 @@ static void map_ref(struct strbuf *sb, const struct postfix_map *m)
 		sb_addf(sb, "%s%s:" POSTFIX_DIR "/%s", sb->len ? " " : "", m->type, m->name);
 }
 
+/* Inbound TLS: opportunistic on port 25 (any TLS beats none there, so the
+ * protocol floor stays low for old MTAs), TLS 1.2 or newer wherever TLS is
+ * mandatory (submission), never NULL, EXPORT, RC4 or other weak ciphers. */
+static void tls_params(const struct tls_setup *tls, struct params *p)
+{
+	if (!tls->enabled)
+		return;
+	if (!tls->explicit_files) {
+		params_set(p, "smtpd_tls_cert_file", tls->cert);
+		params_set(p, "smtpd_tls_key_file", tls->key);
+	}
+	params_set(p, "smtpd_tls_security_level", "may");
+	params_set(p, "smtpd_tls_auth_only", "yes");
+	params_set(p, "smtpd_tls_received_header", "yes");
+	params_set(p, "smtpd_tls_loglevel", "1");
+	params_set(p, "smtpd_tls_protocols", "!SSLv2, !SSLv3");
+	params_set(p, "smtpd_tls_mandatory_protocols", ">=TLSv1.2");
+	params_set(p, "smtpd_tls_mandatory_ciphers", "high");
+	params_set(p, "smtpd_tls_exclude_ciphers", "aNULL, eNULL, EXPORT, DES, 3DES, RC4, MD5, PSK, SRP");
+	params_set(p, "tls_preempt_cipherlist", "yes");
+	params_set(p, "smtpd_tls_session_cache_database", "lmdb:${data_directory}/smtpd_scache");
+}
+
+/* Submission users authenticate against Dovecot; port 25 offers no AUTH
+ * (smtpd_sasl_auth_enable stays no there; master.cf turns it on for 465/587). */
+static void sasl_params(const struct settings *s, struct params *p)
+{
+	if (!settings_sasl_active(s))
+		return;
+	params_set(p, "smtpd_sasl_type", "dovecot");
+	params_set(p, "smtpd_sasl_path", "private/auth");
+	params_set(p, "smtpd_sasl_security_options", "noanonymous");
+	params_set(p, "smtpd_sasl_tls_security_options", "noanonymous");
+}
+
 void postfix_main_params(const struct settings *s, const struct postfix_host *host,
-			 const struct postfix_map maps[MAP_COUNT], struct params *p)
+			 const struct postfix_map maps[MAP_COUNT], const struct tls_setup *tls,
+			 struct params *p)
 {
 	params_set(p, "compatibility_level", "3.6");
 	params_set(p, "myhostname", s->hostname);
@@ -45,13 +81,16 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 		sb_addf(&list, "%s%s", i ? ", " : "", s->domains.item[i]);
 	params_set(p, "virtual_mailbox_domains", list.buf);
 	sb_reset(&list);
-	map_ref(&list, &maps[MAP_USERS]);
+	for (int i = MAP_USERS; i <= MAP_MYSQL_USERS; i++)
+		map_ref(&list, &maps[i]);
 	params_set(p, "virtual_mailbox_maps", list.buf);
 	sb_reset(&list);
-	map_ref(&list, &maps[MAP_ALIASES]);
-	map_ref(&list, &maps[MAP_REGEX_ALIASES]);
+	for (int i = MAP_ALIASES; i <= MAP_REGEX_ALIASES; i++)
+		map_ref(&list, &maps[i]);
 	params_set(p, "virtual_alias_maps", list.buf);
 	sb_free(&list);
+	tls_params(tls, p);
+	sasl_params(s, p);
 
 	if (!*s->value[V_VIRTUAL_TRANSPORT]) {
 		/* Postfix's virtual(8) delivers as the postfix user under /var/mail. */

@@ -4,20 +4,30 @@
 
 #include "common/common.h"
 
-static void map_init(struct postfix_map *m, const char *name, const char *type, bool secret)
+static void map_init(struct postfix_map *m, const char *name, const char *type, unsigned mode)
 {
 	m->name = name;
 	m->type = type;
-	m->secret = secret;
+	m->mode = mode;
+	m->group_postfix = false;
 	sb_init(&m->text);
 }
 
 void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_COUNT])
 {
-	map_init(&maps[MAP_USERS], "virt-users", "lmdb", false);
-	map_init(&maps[MAP_ALIASES], "virt-aliases", "lmdb", false);
-	map_init(&maps[MAP_REGEX_ALIASES], "regexp-aliases", "regexp", false);
-	map_init(&maps[MAP_RELAY_PASSWORDS], "sasl-passwords", "lmdb", true);
+	map_init(&maps[MAP_USERS], "virt-users", "lmdb", 0644);
+	map_init(&maps[MAP_ALIASES], "virt-aliases", "lmdb", 0644);
+	map_init(&maps[MAP_REGEX_ALIASES], "regexp-aliases", "regexp", 0644);
+	map_init(&maps[MAP_RELAY_PASSWORDS], "sasl-passwords", "lmdb", 0600);
+	map_init(&maps[MAP_LDAP_USERS], "ldap-users.cf", "ldap", 0640);
+	map_init(&maps[MAP_LDAP_ALIASES], "ldap-aliases.cf", "ldap", 0640);
+	map_init(&maps[MAP_LDAP_GROUPS], "ldap-groups.cf", "ldap", 0640);
+	map_init(&maps[MAP_LDAP_EXPAND], "ldap-groups-expand.cf", "ldap", 0640);
+	map_init(&maps[MAP_MYSQL_USERS], "mysql-users.cf", "mysql", 0640);
+	map_init(&maps[MAP_MYSQL_ALIASES], "mysql-aliases.cf", "mysql", 0640);
+	for (int i = MAP_LDAP_USERS; i < MAP_COUNT; i++)
+		maps[i].group_postfix = maps[i].mode == 0640;
+	postfix_lookups_render(s, maps);
 
 	for (size_t i = 0; i < s->boxes.len; i++)
 		sb_addf(&maps[MAP_USERS].text, "%s %s\n", s->boxes.item[i].address,

@@ -43,11 +43,33 @@ static void service_render(const struct master_service *m, struct strbuf *out)
 		m->unpriv, m->chroot, m->wakeup, m->maxproc, m->command);
 }
 
+/* Submission (587, STARTTLS) and SMTPS (465, implicit TLS): only with a
+ * SASL method, TLS mandatory (1.2 or newer), AUTH only under TLS, and
+ * nothing accepted from anyone who has not authenticated. */
+static void submission_render(const char *name, bool wrapper, struct strbuf *out)
+{
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", name, "inet", "n", "-", "n", "-", "-",
+		"smtpd");
+	sb_addf(out, "  -o syslog_name=postfix/%s\n", name);
+	if (wrapper)
+		sb_adds(out, "  -o smtpd_tls_wrappermode=yes\n");
+	sb_adds(out, "  -o smtpd_tls_security_level=encrypt\n"
+		     "  -o smtpd_tls_protocols=>=TLSv1.2\n"
+		     "  -o smtpd_tls_auth_only=yes\n"
+		     "  -o smtpd_sasl_auth_enable=yes\n"
+		     "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
+		     "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
+		     "  -o smtpd_reject_unlisted_recipient=no\n");
+}
+
 void postfix_master_render(const struct settings *s, struct strbuf *out)
 {
-	(void)s; /* the mini stage has no optional services yet */
 	sb_adds(out, "# Written by `mtactl config`; see master(5).\n"
 		     "# service  type       private unpriv  chroot  wakeup  maxproc command\n");
 	for (size_t i = 0; i < ARRAY_LEN(stock); i++)
 		service_render(&stock[i], out);
+	if (settings_sasl_active(s)) {
+		submission_render("submission", false, out);
+		submission_render("smtps", true, out);
+	}
 }

@@ -1,9 +1,11 @@
 #include "config/settings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/common.h"
 #include "common/exitcode.h"
+#include "tls/tls.h"
 
 /* Used when neither MAIL_DOMAIN nor the hostname names a domain (the old
  * image's DOCKER_DEFAULT_DOMAIN). */
@@ -68,9 +70,114 @@ static const char *domain_of_hostname(const char *hostname)
 	return dot && dot[1] ? dot + 1 : NULL;
 }
 
+static bool set(const struct settings *s, enum var_id id)
+{
+	return *s->value[id] != '\0';
+}
+
+/* Variables that only work together: `id` is set, so `needed` must be. */
+static void require(const struct settings *s, struct strbuf *errors, enum var_id id, enum var_id needed)
+{
+	if (set(s, id) && !set(s, needed)) {
+		char what[96];
+		snprintf(what, sizeof what, "%s to be set as well", var_table[needed].name);
+		report(errors, &var_table[id], s->value[id], what);
+	}
+}
+
+/* LDAP_QUERY_FILTER_PASS by default: the user filter with (mail=%s) as
+ * (<attr>=%u), <attr> from LDAP_QUERY_ATTRS_PASS ("uid=user" -> uid). */
+static char *derive_pass_filter(const struct settings *s)
+{
+	const char *user_filter = s->value[V_LDAP_QUERY_FILTER_USER];
+	const char *attrs = s->value[V_LDAP_QUERY_ATTRS_PASS];
+	const char *hit = strstr(user_filter, "(mail=%s)");
+	const char *eq = strchr(attrs, '=');
+	if (!hit || !eq)
+		return NULL;
+	struct strbuf f;
+	sb_init(&f);
+	sb_add(&f, user_filter, (size_t)(hit - user_filter));
+	sb_addf(&f, "(%.*s=%%u)", (int)(eq - attrs), attrs);
+	sb_adds(&f, hit + strlen("(mail=%s)"));
+	return sb_detach(&f);
+}
+
+static void check_ldap(struct settings *s, struct strbuf *errors)
+{
+	require(s, errors, V_LDAP_HOST, V_LDAP_USER_BASE);
+	require(s, errors, V_LDAP_USER_BASE, V_LDAP_HOST);
+	require(s, errors, V_LDAP_QUERY_FILTER_USER, V_LDAP_USER_BASE);
+	require(s, errors, V_LDAP_QUERY_FILTER_ALIAS, V_LDAP_USER_BASE);
+	require(s, errors, V_LDAP_QUERY_ATTRS_PASS, V_LDAP_USER_BASE);
+	require(s, errors, V_LDAP_BIND_DN, V_LDAP_HOST);
+	require(s, errors, V_LDAP_BIND_PW, V_LDAP_BIND_DN);
+	require(s, errors, V_LDAP_QUERY_FILTER_GROUP, V_LDAP_GROUP_BASE);
+	require(s, errors, V_LDAP_QUERY_FILTER_GROUP, V_LDAP_QUERY_FILTER_EXPAND);
+	require(s, errors, V_LDAP_QUERY_FILTER_EXPAND, V_LDAP_QUERY_FILTER_GROUP);
+	require(s, errors, V_LDAP_GROUP_BASE, V_LDAP_QUERY_FILTER_GROUP);
+	if (set(s, V_LDAP_HOST)) {
+		struct strbuf uri;
+		sb_init(&uri);
+		ldap_uri(s->value[V_LDAP_HOST], &uri);
+		s->ldap_uri = sb_detach(&uri);
+	}
+	s->ldap_lookup = set(s, V_LDAP_HOST) && set(s, V_LDAP_USER_BASE) && set(s, V_LDAP_QUERY_FILTER_USER);
+	s->ldap_groups = s->ldap_lookup && set(s, V_LDAP_GROUP_BASE) && set(s, V_LDAP_QUERY_FILTER_GROUP);
+	if (set(s, V_LDAP_QUERY_ATTRS_PASS) && set(s, V_LDAP_HOST) && set(s, V_LDAP_USER_BASE)) {
+		s->ldap_pass_filter = set(s, V_LDAP_QUERY_FILTER_PASS)
+					      ? strdup(s->value[V_LDAP_QUERY_FILTER_PASS])
+					      : derive_pass_filter(s);
+		if (!s->ldap_pass_filter)
+			report(errors, &var_table[V_LDAP_QUERY_ATTRS_PASS], s->value[V_LDAP_QUERY_ATTRS_PASS],
+			       "LDAP_QUERY_FILTER_PASS, or an LDAP_QUERY_FILTER_USER containing (mail=%s) to derive it from");
+		s->sasl_ldap = s->ldap_pass_filter != NULL;
+	}
+}
+
+static void check_mysql(struct settings *s, struct strbuf *errors)
+{
+	require(s, errors, V_MYSQL_HOST, V_MYSQL_DATABASE);
+	require(s, errors, V_MYSQL_DATABASE, V_MYSQL_HOST);
+	require(s, errors, V_MYSQL_QUERY_USER, V_MYSQL_HOST);
+	require(s, errors, V_MYSQL_QUERY_ALIAS, V_MYSQL_HOST);
+	require(s, errors, V_MYSQL_QUERY_PASS, V_MYSQL_HOST);
+	require(s, errors, V_MYSQL_PASSWORD, V_MYSQL_USER);
+	bool db = set(s, V_MYSQL_HOST) && set(s, V_MYSQL_DATABASE);
+	s->mysql_lookup = db && set(s, V_MYSQL_QUERY_USER);
+	s->sasl_mysql = db && set(s, V_MYSQL_QUERY_PASS);
+}
+
+static void check_tls_files(struct settings *s, struct strbuf *errors)
+{
+	static const enum var_id pairs[][2] = {
+		{V_SMTPD_TLS_CERT_FILE, V_SMTPD_TLS_KEY_FILE},
+		{V_SMTPD_TLS_DCERT_FILE, V_SMTPD_TLS_DKEY_FILE},
+		{V_SMTPD_TLS_ECCERT_FILE, V_SMTPD_TLS_ECKEY_FILE},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(pairs); i++) {
+		require(s, errors, pairs[i][0], pairs[i][1]);
+		require(s, errors, pairs[i][1], pairs[i][0]);
+		if (!set(s, pairs[i][0]) || !set(s, pairs[i][1]))
+			continue;
+		struct strbuf why;
+		sb_init(&why);
+		if (!tls_check_pair(s->value[pairs[i][0]], s->value[pairs[i][1]], &why))
+			report(errors, &var_table[pairs[i][1]], s->value[pairs[i][1]], why.buf);
+		sb_free(&why);
+	}
+}
+
 /* A pass over the values that each alone are fine but together are not. */
 static void check_combinations(struct settings *s, struct strbuf *errors, struct strbuf *warnings)
 {
+	check_ldap(s, errors);
+	check_mysql(s, errors);
+	check_tls_files(s, errors);
+	s->sasl_imap = set(s, V_SMTPD_SASL_IMAPHOST);
+	s->sasl_file = set(s, V_SMTPD_SASL_CLIENTAUTH);
+	s->dovecot_mailboxes = !strcmp(s->value[V_VIRTUAL_TRANSPORT], DOVECOT_TRANSPORT);
+
 	const char *level = s->value[V_SMTP_TLS_SECURITY_LEVEL];
 	if (!strcmp(s->value[V_SMTP_TLS_WRAPPERMODE], "yes") &&
 	    (!strcmp(level, "none") || !strcmp(level, "may") || !strcmp(level, "dane"))) {
@@ -86,9 +193,10 @@ static void check_combinations(struct settings *s, struct strbuf *errors, struct
 }
 
 bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *hostname,
-		   struct strbuf *errors, struct strbuf *warnings)
+		   enum var_stage image_stage, struct strbuf *errors, struct strbuf *warnings)
 {
 	memset(s, 0, sizeof *s);
+	sb_init(&s->passwd_file);
 	s->hostname = strdup(hostname);
 	if (!s->hostname)
 		fatal(EXIT_SYSTEM, "out of memory");
@@ -116,6 +224,12 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 
 	for (int i = 0; i < VAR_COUNT; i++) {
 		const struct var_def *def = &var_table[i];
+		if (s->is_set[i] && def->stage > image_stage && *s->value[i]) {
+			char need[64];
+			snprintf(need, sizeof need, "no value: it needs the %s image", var_stage_name(def->stage));
+			report(errors, def, s->value[i], need);
+			continue;
+		}
 		if (!def->check || (!*s->value[i] && !(def->flags & VAR_EMPTY_IS_VALUE)))
 			continue;
 		var_validate(def, s->value[i], errors);
@@ -131,6 +245,7 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 	parse_aliases(s->value[V_MAIL_ALIASES], settings_primary_domain(s), &s->aliases, &ignored);
 	if (*s->value[V_SMTP_RELAY_HOSTAUTH])
 		parse_relay(s->value[V_SMTP_RELAY_HOSTAUTH], &s->relay, &ignored);
+	parse_clientauth(s->value[V_SMTPD_SASL_CLIENTAUTH], &s->passwd_file, &ignored);
 	sb_free(&ignored);
 
 	check_combinations(s, errors, warnings);
@@ -145,5 +260,8 @@ void settings_free(struct settings *s)
 	mailbox_list_free(&s->boxes);
 	alias_list_free(&s->aliases);
 	relay_free(&s->relay);
+	sb_free(&s->passwd_file);
+	free(s->ldap_uri);
+	free(s->ldap_pass_filter);
 	memset(s, 0, sizeof *s);
 }

@@ -21,13 +21,27 @@ struct settings {
 	struct mailbox_list boxes;
 	struct alias_list aliases;
 	struct relay relay;           /* relay.host NULL when not set */
+	struct strbuf passwd_file;    /* SMTPD_SASL_CLIENTAUTH as Dovecot's passwd-file */
+	char *ldap_uri;               /* LDAP_HOST as a URI, NULL when not set */
+	char *ldap_pass_filter;       /* LDAP_QUERY_FILTER_PASS, or derived from the user filter */
+	bool ldap_lookup, ldap_groups, mysql_lookup;
+	bool sasl_file, sasl_imap, sasl_ldap, sasl_mysql;
+	bool dovecot_mailboxes;       /* VIRTUAL_TRANSPORT hands mail to Dovecot's LMTP */
 };
+
+#define DOVECOT_TRANSPORT "lmtp:unix:private/transport"
+
+static inline bool settings_sasl_active(const struct settings *s)
+{
+	return s->sasl_file || s->sasl_imap || s->sasl_ldap || s->sasl_mysql;
+}
 
 /* Validates every variable. Appends one line per problem to errors, each
  * naming the variable, its value and what was expected; warnings (valid but
- * suspicious) go to warnings. Returns true when errors stayed empty. */
+ * suspicious) go to warnings. A variable of a later stage than the image
+ * (image_stage) is an error: its feature is not installed here. Returns true when errors stayed empty. */
 bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *hostname,
-		   struct strbuf *errors, struct strbuf *warnings);
+		   enum var_stage image_stage, struct strbuf *errors, struct strbuf *warnings);
 void settings_free(struct settings *s);
 const char *settings_primary_domain(const struct settings *s);
 /* Checks one value; on failure appends the "NAME=value: expected ..." line. */

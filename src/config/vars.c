@@ -6,104 +6,20 @@
 #include <stdlib.h>
 
 #include "common/common.h"
+#include "config/checks.h"
 #include "config/parse.h"
 
-static bool check_domains(const char *v, struct strbuf *why)
-{
-	struct strlist l;
-	strlist_init(&l);
-	bool ok = parse_domains(v, &l, why);
-	strlist_free(&l);
-	return ok;
-}
-
-static bool check_mailboxes(const char *v, struct strbuf *why)
-{
-	struct mailbox_list l = {0};
-	bool ok = parse_mailboxes(v, &l, why);
-	mailbox_list_free(&l);
-	return ok;
-}
-
-static bool check_aliases(const char *v, struct strbuf *why)
-{
-	struct alias_list l = {0};
-	bool ok = parse_aliases(v, "example.com", &l, why);
-	alias_list_free(&l);
-	return ok;
-}
-
-static bool check_relay(const char *v, struct strbuf *why)
-{
-	struct relay r = {0};
-	bool ok = parse_relay(v, &r, why);
-	relay_free(&r);
-	return ok;
-}
-
-static bool check_bytes(const char *v, struct strbuf *why)
-{
-	if (is_uint(v, 0x7fffffffUL, NULL))
-		return true;
-	sb_adds(why, "a whole number of bytes such as 10240000");
-	return false;
-}
-
-static bool check_syslog_level(const char *v, struct strbuf *why)
-{
-	if (v[0] >= '0' && v[0] <= '7' && v[1] == '\0')
-		return true;
-	sb_adds(why, "a level from 0 (emerg) to 7 (debug)");
-	return false;
-}
-
-static bool one_of(const char *v, const char *const *words, size_t n, struct strbuf *why)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v, words[i]))
-			return true;
-	sb_adds(why, "one of");
-	for (size_t i = 0; i < n; i++)
-		sb_addf(why, " %s", words[i]);
-	return false;
-}
-
-static bool check_tls_level(const char *v, struct strbuf *why)
-{
-	static const char *const levels[] = {"none", "may", "encrypt", "dane", "dane-only",
-					     "fingerprint", "verify", "secure"};
-	return one_of(v, levels, ARRAY_LEN(levels), why);
-}
-
-static bool check_yes_no(const char *v, struct strbuf *why)
-{
-	static const char *const yn[] = {"yes", "no"};
-	return one_of(v, yn, ARRAY_LEN(yn), why);
-}
-
-/* transport:nexthop, as Postfix's virtual_transport takes it. */
-static bool check_transport(const char *v, struct strbuf *why)
-{
-	const char *colon = strchr(v, ':');
-	bool ok = colon && colon > v && colon[1];
-	for (const char *c = v; ok && c < colon; c++)
-		ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
-	for (const char *c = v; ok && *c; c++)
-		ok = (unsigned char)*c > ' ' && (unsigned char)*c < 0x7f;
-	if (!ok)
-		sb_adds(why, "empty (local mailboxes) or transport:nexthop such as lmtp:app:2003 or lmtp:unix:private/transport");
-	return ok;
-}
-
-static bool check_path(const char *v, struct strbuf *why)
-{
-	if (v[0] == '/' && !strchr(v, '\n'))
-		return true;
-	sb_adds(why, "an absolute path");
-	return false;
-}
-
 const struct var_def var_table[VAR_COUNT] = {
+	[V_ACME_FILE] = {
+		.name = "ACME_FILE", .def = "/acme/acme.json", .stage = STAGE_BASE,
+		.flags = VAR_EVERY_START | VAR_EMPTY_IS_VALUE, .check = check_path,
+		.doc = "Traefik acme.json (v1 or v2) to take this host's certificate from, watched for changes; empty disables.",
+	},
+	[V_ACME_POSTHOOK] = {
+		.name = "ACME_POSTHOOK", .def = "postfix reload", .stage = STAGE_BASE,
+		.flags = VAR_EVERY_START | VAR_EMPTY_IS_VALUE, .check = check_one_line,
+		.doc = "Command run after a new ACME certificate is installed (Dovecot is reloaded too); empty disables.",
+	},
 	[V_DOCKER_UNLOCK_FILE] = {
 		.name = "DOCKER_UNLOCK_FILE", .def = "/srv/etc/.docker.unlock",
 		.stage = STAGE_MINI, .flags = VAR_EVERY_START, .check = check_path,
@@ -159,6 +75,148 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "VIRTUAL_TRANSPORT", .def = "", .def_doc = "local mailboxes under /var/mail",
 		.stage = STAGE_MINI, .flags = VAR_POSTCONF, .check = check_transport,
 		.doc = "Where accepted mail goes: empty for /var/mail, lmtp:host:port, or lmtp:unix:private/transport.",
+	},
+	[V_DOVECOT_AUTH_USERNAME_FORMAT] = {
+		.name = "DOVECOT_AUTH_USERNAME_FORMAT", .def = "%Lu", .stage = STAGE_BASE,
+		.check = check_one_line,
+		.doc = "How Dovecot normalizes user names, e.g. %Ln to drop the domain part.",
+	},
+	[V_DOVECOT_DISABLE_PLAINTEXT_AUTH] = {
+		.name = "DOVECOT_DISABLE_PLAINTEXT_AUTH", .def = "yes", .stage = STAGE_BASE,
+		.check = check_yes_no,
+		.doc = "no: allow IMAP/POP3 passwords without TLS (for testing only).",
+	},
+	[V_DOVECOT_MAIL_LOCATION] = {
+		.name = "DOVECOT_MAIL_LOCATION", .def = "mbox:/var/mail/%Lu", .stage = STAGE_BASE,
+		.check = check_dovecot_location,
+		.doc = "Where Dovecot keeps mailboxes when VIRTUAL_TRANSPORT=lmtp:unix:private/transport.",
+	},
+	[V_LDAP_BIND_DN] = {
+		.name = "LDAP_BIND_DN", .def = "", .stage = STAGE_MINI, .check = check_dn,
+		.doc = "DN to bind as for lookups (anonymous when empty).",
+	},
+	[V_LDAP_BIND_PW] = {
+		.name = "LDAP_BIND_PW", .def = "", .stage = STAGE_MINI, .flags = VAR_SECRET,
+		.check = check_one_line,
+		.doc = "Password of LDAP_BIND_DN.",
+	},
+	[V_LDAP_GROUP_BASE] = {
+		.name = "LDAP_GROUP_BASE", .def = "", .stage = STAGE_MINI, .check = check_dn,
+		.doc = "Base DN of group searches, e.g. ou=groups,dc=example,dc=com.",
+	},
+	[V_LDAP_HOST] = {
+		.name = "LDAP_HOST", .def = "", .stage = STAGE_MINI, .check = check_ldap_host,
+		.doc = "LDAP server: auth, auth:389 or ldap://auth:389.",
+	},
+	[V_LDAP_QUERY_ATTRS_PASS] = {
+		.name = "LDAP_QUERY_ATTRS_PASS", .def = "", .stage = STAGE_BASE, .check = check_ldap_attrs,
+		.doc = "Enables LDAP SASL with authentication binds: <attr>=user, e.g. uid=user.",
+	},
+	[V_LDAP_QUERY_ATTRS_USER] = {
+		.name = "LDAP_QUERY_ATTRS_USER", .def = "mail", .stage = STAGE_MINI, .check = check_ldap_attrs_list,
+		.doc = "Attribute the mailbox, alias and expand lookups return.",
+	},
+	[V_LDAP_QUERY_FILTER_ALIAS] = {
+		.name = "LDAP_QUERY_FILTER_ALIAS", .def = "", .stage = STAGE_MINI, .check = check_ldap_filter,
+		.doc = "Alias lookup filter (%s is the address), e.g. (&(objectclass=posixAccount)(aliases=%s)).",
+	},
+	[V_LDAP_QUERY_FILTER_EXPAND] = {
+		.name = "LDAP_QUERY_FILTER_EXPAND", .def = "", .stage = STAGE_MINI, .check = check_ldap_filter,
+		.doc = "Expands a group member uid to its address, e.g. (&(objectclass=posixAccount)(uid=%s)).",
+	},
+	[V_LDAP_QUERY_FILTER_GROUP] = {
+		.name = "LDAP_QUERY_FILTER_GROUP", .def = "", .stage = STAGE_MINI, .check = check_ldap_filter,
+		.doc = "Group lookup filter (%s is the address), e.g. (&(objectclass=posixGroup)(mail=%s)).",
+	},
+	[V_LDAP_QUERY_FILTER_PASS] = {
+		.name = "LDAP_QUERY_FILTER_PASS", .def = "", .def_doc = "LDAP_QUERY_FILTER_USER with (mail=%s) as (<attr>=%u)",
+		.stage = STAGE_BASE, .check = check_ldap_filter,
+		.doc = "Filter finding the DN to bind as when authenticating.",
+	},
+	[V_LDAP_QUERY_FILTER_USER] = {
+		.name = "LDAP_QUERY_FILTER_USER", .def = "", .stage = STAGE_MINI, .check = check_ldap_filter,
+		.doc = "Mailbox lookup filter (%s is the address), e.g. (&(objectclass=posixAccount)(mail=%s)).",
+	},
+	[V_LDAP_USER_BASE] = {
+		.name = "LDAP_USER_BASE", .def = "", .stage = STAGE_MINI, .check = check_dn,
+		.doc = "Base DN of user searches, e.g. ou=users,dc=example,dc=com.",
+	},
+	[V_MYSQL_DATABASE] = {
+		.name = "MYSQL_DATABASE", .def = "", .stage = STAGE_MINI, .check = check_one_line,
+		.doc = "MySQL/MariaDB database of the lookups.",
+	},
+	[V_MYSQL_HOST] = {
+		.name = "MYSQL_HOST", .def = "", .stage = STAGE_MINI, .check = check_host_port,
+		.doc = "MySQL/MariaDB server: db or db:3306.",
+	},
+	[V_MYSQL_PASSWORD] = {
+		.name = "MYSQL_PASSWORD", .def = "", .stage = STAGE_MINI, .flags = VAR_SECRET,
+		.check = check_one_line,
+		.doc = "Password of MYSQL_USER.",
+	},
+	[V_MYSQL_QUERY_ALIAS] = {
+		.name = "MYSQL_QUERY_ALIAS", .def = "", .stage = STAGE_MINI, .check = check_one_line,
+		.doc = "Alias query (%s is the address) returning target addresses.",
+	},
+	[V_MYSQL_QUERY_PASS] = {
+		.name = "MYSQL_QUERY_PASS", .def = "", .stage = STAGE_BASE, .check = check_one_line,
+		.doc = "Enables MySQL SASL: Dovecot password_query, e.g. select password, userid as user from users where userid = '%u'.",
+	},
+	[V_MYSQL_QUERY_USER] = {
+		.name = "MYSQL_QUERY_USER", .def = "", .stage = STAGE_MINI, .check = check_one_line,
+		.doc = "Mailbox query (%s is the address), e.g. select mail from users where mail='%s' limit 1.",
+	},
+	[V_MYSQL_USER] = {
+		.name = "MYSQL_USER", .def = "", .stage = STAGE_MINI, .check = check_one_line,
+		.doc = "MySQL user of the lookups.",
+	},
+	[V_SMTPD_SASL_CLIENTAUTH] = {
+		.name = "SMTPD_SASL_CLIENTAUTH", .def = "", .stage = STAGE_BASE, .flags = VAR_SECRET,
+		.check = check_clientauth,
+		.doc = "Space-separated user:{SCHEME}password allowed to submit on 465/587 (doveadm pw makes hashes).",
+	},
+	[V_SMTPD_SASL_IMAPHOST] = {
+		.name = "SMTPD_SASL_IMAPHOST", .def = "", .stage = STAGE_BASE, .check = check_host_port,
+		.doc = "Authenticate submission users against this IMAP server: host or host:port.",
+	},
+	[V_SMTPD_TLS_CERT_FILE] = {
+		.name = "SMTPD_TLS_CERT_FILE", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_file,
+		.doc = "RSA certificate (PEM) for inbound TLS; enables TLS.",
+	},
+	[V_SMTPD_TLS_CHAIN_FILES] = {
+		.name = "SMTPD_TLS_CHAIN_FILES", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_files,
+		.doc = "Key and certificate chain files (PEM), instead of the *_CERT_FILE/*_KEY_FILE pairs.",
+	},
+	[V_SMTPD_TLS_DCERT_FILE] = {
+		.name = "SMTPD_TLS_DCERT_FILE", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_file,
+		.doc = "DSA certificate (PEM) for inbound TLS.",
+	},
+	[V_SMTPD_TLS_DKEY_FILE] = {
+		.name = "SMTPD_TLS_DKEY_FILE", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_file,
+		.doc = "DSA private key (PEM) of SMTPD_TLS_DCERT_FILE.",
+	},
+	[V_SMTPD_TLS_ECCERT_FILE] = {
+		.name = "SMTPD_TLS_ECCERT_FILE", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_file,
+		.doc = "ECDSA certificate (PEM) for inbound TLS.",
+	},
+	[V_SMTPD_TLS_ECKEY_FILE] = {
+		.name = "SMTPD_TLS_ECKEY_FILE", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_file,
+		.doc = "ECDSA private key (PEM) of SMTPD_TLS_ECCERT_FILE.",
+	},
+	[V_SMTPD_TLS_KEY_FILE] = {
+		.name = "SMTPD_TLS_KEY_FILE", .def = "", .stage = STAGE_MINI, .flags = VAR_POSTCONF,
+		.check = check_readable_file,
+		.doc = "RSA private key (PEM, unencrypted) of SMTPD_TLS_CERT_FILE.",
+	},
+	[V_SMTPD_USE_TLS] = {
+		.name = "SMTPD_USE_TLS", .def = "", .stage = STAGE_MINI, .check = check_yes_no,
+		.doc = "yes: inbound TLS; with no certificate given, a self-signed one is made at first start.",
 	},
 };
 

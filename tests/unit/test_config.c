@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/dovecot.h"
 #include "config/envlist.h"
 #include "config/postfix.h"
 #include "config/settings.h"
@@ -32,7 +33,7 @@ static void test_table_sorted_and_documented(void **state)
 static bool load(struct fake_env *env, const char *hostname, struct settings *s, struct strbuf *errors,
 		 struct strbuf *warnings)
 {
-	return settings_load(s, fake_env_get, env, hostname, errors, warnings);
+	return settings_load(s, fake_env_get, env, hostname, STAGE_FULL, errors, warnings);
 }
 
 static void test_defaults(void **state)
@@ -144,8 +145,13 @@ static void test_control_characters_escaped(void **state)
 
 static const struct postfix_host host = {.uid = 100, .gid = 102, .ipv6 = true};
 
-static void render_all(struct fake_env *env, struct strbuf *main_cf, struct strbuf *master_cf,
-		       struct postfix_map maps[MAP_COUNT])
+static const struct tls_setup no_tls = {.enabled = false};
+static const struct tls_setup self_signed = {.enabled = true, .cert = "/etc/ssl/postfix/cert.pem",
+					     .key = "/etc/ssl/postfix/priv_key.pem"};
+
+static void render_all(struct fake_env *env, const struct tls_setup *tls, struct strbuf *main_cf,
+		       struct strbuf *master_cf, struct postfix_map maps[MAP_COUNT],
+		       struct dovecot_files *dovecot)
 {
 	struct settings s;
 	struct strbuf e, w;
@@ -155,9 +161,11 @@ static void render_all(struct fake_env *env, struct strbuf *main_cf, struct strb
 		fail_msg("settings refused: %s", e.buf);
 	postfix_maps_render(&s, maps);
 	struct params p = {0};
-	postfix_main_params(&s, &host, maps, &p);
+	postfix_main_params(&s, &host, maps, tls, &p);
 	postfix_main_render(&p, main_cf);
 	postfix_master_render(&s, master_cf);
+	if (dovecot)
+		dovecot_render(&s, &host, tls, "mail_debug = yes\n", dovecot);
 	params_free(&p);
 	settings_free(&s);
 	sb_free(&e);
@@ -180,7 +188,7 @@ static void test_golden_mini(void **state)
 	sb_init(&main_cf);
 	sb_init(&master_cf);
 	struct postfix_map maps[MAP_COUNT];
-	render_all(&env, &main_cf, &master_cf, maps);
+	render_all(&env, &no_tls, &main_cf, &master_cf, maps, NULL);
 	assert_golden("mini-main.cf", main_cf.buf);
 	assert_golden("mini-master.cf", master_cf.buf);
 	assert_golden("mini-virt-users", maps[MAP_USERS].text.buf);
@@ -188,7 +196,7 @@ static void test_golden_mini(void **state)
 	assert_string_equal(maps[MAP_REGEX_ALIASES].text.buf, "/^(.+)[+-].*@(.+)$/ $1@$2\n");
 	assert_string_equal(maps[MAP_RELAY_PASSWORDS].text.buf,
 			    "[relay.example.net]:587 relayuser:relay pass\n");
-	assert_true(maps[MAP_RELAY_PASSWORDS].secret);
+	assert_int_equal(maps[MAP_RELAY_PASSWORDS].mode, 0600);
 	postfix_maps_free(maps);
 	sb_free(&main_cf);
 	sb_free(&master_cf);
@@ -202,7 +210,7 @@ static void test_lmtp_transport_and_no_maps(void **state)
 	sb_init(&main_cf);
 	sb_init(&master_cf);
 	struct postfix_map maps[MAP_COUNT];
-	render_all(&env, &main_cf, &master_cf, maps);
+	render_all(&env, &no_tls, &main_cf, &master_cf, maps, NULL);
 	assert_non_null(strstr(main_cf.buf, "\nvirtual_transport = lmtp:app:2003\n"));
 	assert_null(strstr(main_cf.buf, "virtual_mailbox_base"));
 	assert_non_null(strstr(main_cf.buf, "\nvirtual_mailbox_maps =\n"));
@@ -211,6 +219,100 @@ static void test_lmtp_transport_and_no_maps(void **state)
 	postfix_maps_free(maps);
 	sb_free(&main_cf);
 	sb_free(&master_cf);
+}
+
+/* Every SASL method, LDAP and MySQL lookups, Dovecot mailboxes, TLS. */
+static void test_golden_base(void **state)
+{
+	(void)state;
+	struct fake_env env = {{
+		{"MAIL_BOXES", "info@example.com"},
+		{"VIRTUAL_TRANSPORT", "lmtp:unix:private/transport"},
+		{"SMTPD_SASL_CLIENTAUTH", "client1:{PLAIN}secret1 client2:{CRYPT}$2y$05$abc"},
+		{"SMTPD_SASL_IMAPHOST", "imap.example.com:993"},
+		{"LDAP_HOST", "auth"},
+		{"LDAP_USER_BASE", "ou=users,dc=example,dc=com"},
+		{"LDAP_QUERY_FILTER_USER", "(&(objectclass=posixAccount)(mail=%s))"},
+		{"LDAP_QUERY_FILTER_ALIAS", "(&(objectclass=posixAccount)(aliases=%s))"},
+		{"LDAP_GROUP_BASE", "ou=groups,dc=example,dc=com"},
+		{"LDAP_QUERY_FILTER_GROUP", "(&(objectclass=posixGroup)(mail=%s))"},
+		{"LDAP_QUERY_FILTER_EXPAND", "(&(objectclass=posixAccount)(uid=%s))"},
+		{"LDAP_QUERY_ATTRS_PASS", "uid=user"},
+		{"LDAP_BIND_DN", "cn=admin,dc=example,dc=com"},
+		{"LDAP_BIND_PW", "ldapsecret"},
+		{"MYSQL_HOST", "db:3306"},
+		{"MYSQL_DATABASE", "postfix"},
+		{"MYSQL_USER", "admin"},
+		{"MYSQL_PASSWORD", "dbsecret"},
+		{"MYSQL_QUERY_USER", "select mail from users where mail='%s' limit 1;"},
+		{"MYSQL_QUERY_ALIAS", "select target from aliases where alias='%s'"},
+		{"MYSQL_QUERY_PASS", "select password, userid as user from users where userid = '%u'"},
+		{"DOVECOT_AUTH_USERNAME_FORMAT", "%Ln"},
+		{NULL, NULL},
+	}};
+	struct strbuf main_cf, master_cf;
+	sb_init(&main_cf);
+	sb_init(&master_cf);
+	struct postfix_map maps[MAP_COUNT];
+	struct dovecot_files dovecot;
+	render_all(&env, &self_signed, &main_cf, &master_cf, maps, &dovecot);
+	assert_golden("base-main.cf", main_cf.buf);
+	assert_golden("base-master.cf", master_cf.buf);
+	assert_golden("base-ldap-users.cf", maps[MAP_LDAP_USERS].text.buf);
+	assert_golden("base-ldap-groups.cf", maps[MAP_LDAP_GROUPS].text.buf);
+	assert_golden("base-ldap-groups-expand.cf", maps[MAP_LDAP_EXPAND].text.buf);
+	assert_golden("base-mysql-users.cf", maps[MAP_MYSQL_USERS].text.buf);
+	assert_golden("base-dovecot.conf", dovecot.conf.buf);
+	assert_golden("base-ldap-passdb.conf.ext", dovecot.ldap_passdb.buf);
+	assert_golden("base-sql-passdb.conf.ext", dovecot.sql_passdb.buf);
+	assert_string_equal(dovecot.passwd.buf, "client1:{PLAIN}secret1\nclient2:{CRYPT}$2y$05$abc\n");
+	/* The derived pass filter (the old image's rule). */
+	assert_non_null(strstr(dovecot.ldap_passdb.buf, "pass_filter = (&(objectclass=posixAccount)(uid=%u))\n"));
+	assert_int_equal(maps[MAP_LDAP_USERS].mode, 0640);
+	assert_true(maps[MAP_LDAP_USERS].group_postfix);
+	dovecot_files_free(&dovecot);
+	postfix_maps_free(maps);
+	sb_free(&main_cf);
+	sb_free(&master_cf);
+}
+
+/* Variables that need each other, and a later stage than the image. */
+static void test_incomplete_combinations(void **state)
+{
+	(void)state;
+	static const char *const cases[][4] = {
+		{"LDAP_HOST", "auth", NULL, "LDAP_USER_BASE to be set"},
+		{"LDAP_USER_BASE", "ou=users,dc=x", NULL, "LDAP_HOST to be set"},
+		{"MYSQL_HOST", "db", NULL, "MYSQL_DATABASE to be set"},
+		{"MYSQL_QUERY_USER", "select 1", NULL, "MYSQL_HOST to be set"},
+		{"LDAP_QUERY_FILTER_GROUP", "(a=%s)", NULL, "LDAP_GROUP_BASE to be set"},
+		{"SMTPD_TLS_CERT_FILE", "/etc/hostname", NULL, "SMTPD_TLS_KEY_FILE to be set"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fake_env env = {{{cases[i][0], cases[i][1]}, {NULL, NULL}}};
+		struct settings s;
+		struct strbuf e, w;
+		sb_init(&e);
+		sb_init(&w);
+		assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+		if (!strstr(e.buf, cases[i][3]))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.buf, cases[i][3]);
+		settings_free(&s);
+		sb_free(&e);
+		sb_free(&w);
+	}
+	/* A base variable on the mini image. */
+	struct fake_env env = {{{"SMTPD_SASL_CLIENTAUTH", "u:p"}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_MINI, &e, &w));
+	assert_non_null(strstr(e.buf, "needs the base image"));
+	assert_null(strstr(e.buf, "u:p"));
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
 }
 
 /* The generic rule: upper-case names that are Postfix parameters. */
@@ -287,6 +389,8 @@ int main(void)
 		cmocka_unit_test(test_control_characters_escaped),
 		cmocka_unit_test(test_golden_mini),
 		cmocka_unit_test(test_lmtp_transport_and_no_maps),
+		cmocka_unit_test(test_golden_base),
+		cmocka_unit_test(test_incomplete_combinations),
 		cmocka_unit_test(test_generic_rule),
 		cmocka_unit_test(test_params_override_in_place),
 		cmocka_unit_test(test_markdown_lists_every_variable),

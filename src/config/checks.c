@@ -1,0 +1,231 @@
+/* Validators of single values (see checks.h). */
+#include "config/checks.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "config/parse.h"
+
+bool check_domains(const char *v, struct strbuf *why)
+{
+	struct strlist l;
+	strlist_init(&l);
+	bool ok = parse_domains(v, &l, why);
+	strlist_free(&l);
+	return ok;
+}
+
+bool check_mailboxes(const char *v, struct strbuf *why)
+{
+	struct mailbox_list l = {0};
+	bool ok = parse_mailboxes(v, &l, why);
+	mailbox_list_free(&l);
+	return ok;
+}
+
+bool check_aliases(const char *v, struct strbuf *why)
+{
+	struct alias_list l = {0};
+	bool ok = parse_aliases(v, "example.com", &l, why);
+	alias_list_free(&l);
+	return ok;
+}
+
+bool check_relay(const char *v, struct strbuf *why)
+{
+	struct relay r = {0};
+	bool ok = parse_relay(v, &r, why);
+	relay_free(&r);
+	return ok;
+}
+
+bool check_bytes(const char *v, struct strbuf *why)
+{
+	if (is_uint(v, 0x7fffffffUL, NULL))
+		return true;
+	sb_adds(why, "a whole number of bytes such as 10240000");
+	return false;
+}
+
+bool check_syslog_level(const char *v, struct strbuf *why)
+{
+	if (v[0] >= '0' && v[0] <= '7' && v[1] == '\0')
+		return true;
+	sb_adds(why, "a level from 0 (emerg) to 7 (debug)");
+	return false;
+}
+
+static bool one_of(const char *v, const char *const *words, size_t n, struct strbuf *why)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, words[i]))
+			return true;
+	sb_adds(why, "one of");
+	for (size_t i = 0; i < n; i++)
+		sb_addf(why, " %s", words[i]);
+	return false;
+}
+
+bool check_tls_level(const char *v, struct strbuf *why)
+{
+	static const char *const levels[] = {"none", "may", "encrypt", "dane", "dane-only",
+					     "fingerprint", "verify", "secure"};
+	return one_of(v, levels, ARRAY_LEN(levels), why);
+}
+
+bool check_yes_no(const char *v, struct strbuf *why)
+{
+	static const char *const yn[] = {"yes", "no"};
+	return one_of(v, yn, ARRAY_LEN(yn), why);
+}
+
+/* transport:nexthop, as Postfix's virtual_transport takes it. */
+bool check_transport(const char *v, struct strbuf *why)
+{
+	const char *colon = strchr(v, ':');
+	bool ok = colon && colon > v && colon[1];
+	for (const char *c = v; ok && c < colon; c++)
+		ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+	for (const char *c = v; ok && *c; c++)
+		ok = (unsigned char)*c > ' ' && (unsigned char)*c < 0x7f;
+	if (!ok)
+		sb_adds(why, "empty (local mailboxes) or transport:nexthop such as lmtp:app:2003 or lmtp:unix:private/transport");
+	return ok;
+}
+
+bool check_path(const char *v, struct strbuf *why)
+{
+	if (v[0] == '/' && !strchr(v, '\n'))
+		return true;
+	sb_adds(why, "an absolute path");
+	return false;
+}
+
+
+bool check_host_port(const char *v, struct strbuf *why)
+{
+	if (is_host_port(v, strlen(v)))
+		return true;
+	sb_adds(why, "host or host:port");
+	return false;
+}
+
+bool check_ldap_host(const char *v, struct strbuf *why)
+{
+	struct strbuf uri;
+	sb_init(&uri);
+	bool ok = ldap_uri(v, &uri);
+	sb_free(&uri);
+	if (!ok)
+		sb_adds(why, "host, host:port or ldap://host:port");
+	return ok;
+}
+
+bool check_one_line(const char *v, struct strbuf *why)
+{
+	if (!strpbrk(v, "\r\n"))
+		return true;
+	sb_adds(why, "a single line");
+	return false;
+}
+
+/* RFC 4514 in outline: attr=value pairs separated by commas. */
+bool check_dn(const char *v, struct strbuf *why)
+{
+	bool ok = strchr(v, '=') && v[0] != '=' && v[0] != ',' && check_one_line(v, why);
+	if (!ok && !why->len)
+		sb_adds(why, "a distinguished name such as ou=users,dc=example,dc=com");
+	return ok;
+}
+
+/* RFC 4515 in outline: one parenthesized filter, parentheses balanced. */
+bool check_ldap_filter(const char *v, struct strbuf *why)
+{
+	int depth = 0;
+	bool ok = v[0] == '(' && check_one_line(v, why);
+	for (const char *c = v; ok && *c; c++) {
+		if (*c == '(')
+			depth++;
+		else if (*c == ')' && --depth == 0 && c[1])
+			ok = false; /* text after the outermost filter */
+		if (depth < 0)
+			ok = false;
+	}
+	ok = ok && depth == 0;
+	if (!ok && !why->len)
+		sb_adds(why, "an LDAP filter in balanced parentheses such as (&(objectclass=posixAccount)(mail=%s))");
+	return ok;
+}
+
+/* Dovecot pass_attrs: ldapAttr=field[,ldapAttr=field...]. */
+bool check_ldap_attrs(const char *v, struct strbuf *why)
+{
+	bool ok = *v && check_one_line(v, why);
+	for (const char *c = v; ok && *c; c++)
+		ok = isalnum((unsigned char)*c) || strchr("=,_-.%{}:", *c);
+	ok = ok && strchr(v, '=') && v[0] != '=';
+	if (!ok && !why->len)
+		sb_adds(why, "attribute=field pairs such as uid=user");
+	return ok;
+}
+
+bool check_clientauth(const char *v, struct strbuf *why)
+{
+	struct strbuf file;
+	sb_init(&file);
+	bool ok = parse_clientauth(v, &file, why);
+	sb_free(&file);
+	return ok;
+}
+
+bool check_readable_file(const char *v, struct strbuf *why)
+{
+	if (v[0] == '/' && access(v, R_OK) == 0)
+		return true;
+	sb_adds(why, "the absolute path of a readable file in the container");
+	return false;
+}
+
+/* SMTPD_TLS_CHAIN_FILES: one or more files, separated by spaces or commas. */
+bool check_readable_files(const char *v, struct strbuf *why)
+{
+	char *copy = strdup(v);
+	if (!copy)
+		return false;
+	bool ok = true, any = false;
+	for (char *save = NULL, *f = strtok_r(copy, " ,\t", &save); ok && f;
+	     f = strtok_r(NULL, " ,\t", &save)) {
+		any = true;
+		ok = f[0] == '/' && access(f, R_OK) == 0;
+	}
+	free(copy);
+	if (!ok || !any)
+		sb_adds(why, "absolute paths of readable PEM files (key first, then its certificate chain)");
+	return ok && any;
+}
+
+/* Dovecot mail_location: format:path[:option...]. */
+bool check_dovecot_location(const char *v, struct strbuf *why)
+{
+	static const char *const formats[] = {"mbox:", "maildir:", "sdbox:", "mdbox:"};
+	bool ok = false;
+	for (size_t i = 0; i < ARRAY_LEN(formats); i++)
+		ok = ok || !strncmp(v, formats[i], strlen(formats[i]));
+	ok = ok && check_one_line(v, why);
+	if (!ok && !why->len)
+		sb_adds(why, "FORMAT:PATH such as mbox:/var/mail/%Lu or maildir:/var/mail/%Ld/%Ln");
+	return ok;
+}
+
+/* Postfix result_attribute: attribute names separated by commas or spaces. */
+bool check_ldap_attrs_list(const char *v, struct strbuf *why)
+{
+	bool ok = *v;
+	for (const char *c = v; ok && *c; c++)
+		ok = isalnum((unsigned char)*c) || strchr("-;, ", *c);
+	if (!ok)
+		sb_adds(why, "LDAP attribute names such as mail");
+	return ok;
+}
