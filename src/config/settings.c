@@ -17,15 +17,48 @@ const char *env_get_process(const char *name, void *ctx)
 	return getenv(name);
 }
 
+/* Shows value with the passwords of its "user:password" words from word
+ * `from` on replaced by "***", in the quoted form below. */
+static void show_masked(const char *value, int from, struct strbuf *out)
+{
+	int word = 0;
+	bool in_word = false, masking = false;
+	for (const char *c = value; *c; c++) {
+		bool space = *c == ' ' || *c == '\t';
+		if (!space && !in_word) {
+			word++;
+			masking = false;
+		}
+		in_word = !space;
+		if (space) {
+			sb_addc(out, *c);
+		} else if (masking) {
+			continue;
+		} else {
+			sb_addc(out, *c);
+			if (*c == ':' && word >= from) {
+				sb_adds(out, "***");
+				masking = true;
+			}
+		}
+	}
+}
+
 void settings_show_value(const struct var_def *def, const char *value, struct strbuf *out)
 {
-	if (def->flags & VAR_SECRET) {
+	if ((def->flags & VAR_SECRET) && !def->credentials_from) {
 		sb_addf(out, "<secret, %zu characters>", strlen(value));
 		return;
 	}
+	struct strbuf shown;
+	sb_init(&shown);
+	if (def->flags & VAR_SECRET)
+		show_masked(value, def->credentials_from, &shown);
+	else
+		sb_adds(&shown, value);
 	sb_addc(out, '"');
 	size_t n = 0;
-	for (const unsigned char *c = (const unsigned char *)value; *c; c++, n++) {
+	for (const unsigned char *c = (const unsigned char *)shown.buf; *c; c++, n++) {
 		if (n == 120) {
 			sb_adds(out, "...");
 			break;
@@ -36,6 +69,7 @@ void settings_show_value(const struct var_def *def, const char *value, struct st
 			sb_addc(out, (char)*c);
 	}
 	sb_addc(out, '"');
+	sb_free(&shown);
 }
 
 static void report(struct strbuf *errors, const struct var_def *def, const char *value,

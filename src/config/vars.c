@@ -53,6 +53,7 @@ const struct var_def var_table[VAR_COUNT] = {
 	},
 	[V_SMTP_RELAY_HOSTAUTH] = {
 		.name = "SMTP_RELAY_HOSTAUTH", .def = "", .stage = STAGE_MINI, .flags = VAR_SECRET,
+		.credentials_from = 2,
 		.check = check_relay,
 		.doc = "Send all outgoing mail through \"host[:port] [user:password]\", with SASL when credentials are given.",
 	},
@@ -172,6 +173,7 @@ const struct var_def var_table[VAR_COUNT] = {
 	},
 	[V_SMTPD_SASL_CLIENTAUTH] = {
 		.name = "SMTPD_SASL_CLIENTAUTH", .def = "", .stage = STAGE_BASE, .flags = VAR_SECRET,
+		.credentials_from = 1,
 		.check = check_clientauth,
 		.doc = "Space-separated user:{SCHEME}password allowed to submit on 465/587 (doveadm pw makes hashes).",
 	},

@@ -79,6 +79,9 @@ struct var_def {
 	enum var_stage stage;
 	unsigned flags;
 	var_check_fn *check;  /* NULL: any value */
+	/* For VAR_SECRET: 0 hides the whole value; N > 0 shows it but for the
+	 * password of each "user:password" word from the Nth word on. */
+	int credentials_from;
 	const char *doc;
 };
 
