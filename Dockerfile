@@ -34,6 +34,8 @@ RUN set -e; mkdir -p /srv/etc /srv/var /usr/share/mtactl/dist; \
     chown postfix:postfix /srv/var/mail; chmod 2775 /srv/var/mail; \
     touch /srv/etc/.docker.unlock
 COPY --from=builder /build/out/mtactl /usr/local/bin/mtactl
+# The old image's utility name: `run update_postfix_dhparam`.
+RUN ln -s /usr/local/bin/mtactl /usr/local/bin/run
 EXPOSE 25
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["/usr/local/bin/mtactl", "health"]
 STOPSIGNAL SIGTERM
@@ -55,5 +57,26 @@ RUN set -e; d=/etc/dovecot; \
     touch /srv/etc/.docker.unlock
 EXPOSE 465 587 143 993 110 995
 
-# ---- full: amavis, SpamAssassin, ClamAV, DKIM, SPF, PostSRSd (issue 5).
+# ---- full: amavis, SpamAssassin, Razor, ClamAV, DKIM, SPF, PostSRSd, quarantine.
 FROM base AS full
+RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \
+ && apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      amavisd-new spamassassin razor libmail-dkim-perl libnet-dns-perl libio-socket-ssl-perl \
+      clamav clamav-daemon clamav-freshclam postsrsd postfix-policyd-spf-python \
+      file unzip bzip2 xz-utils p7zip-full cabextract \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+      /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
+ && rm -f /usr/sbin/policy-rc.d
+RUN set -e; \
+    for d in /etc/amavis /var/lib/amavis /etc/clamav /var/lib/clamav /etc/spamassassin; do \
+      mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; \
+      cp -a "$d" "/usr/share/mtactl/dist$d"; mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
+    done; \
+    for d in /var/amavis /var/db/dkim /etc/postsrsd; do \
+      mkdir -p "/srv$d"; mkdir -p "$(dirname "$d")"; ln -s "/srv$d" "$d"; \
+    done; \
+    ln -s /usr/local/bin/mtactl /usr/local/bin/amavis-ls; \
+    usermod -a -G amavis clamav; \
+    echo localhost >/etc/mailname; \
+    touch /srv/etc/.docker.unlock

@@ -8,8 +8,11 @@
 #include "common/exitcode.h"
 #include "config/engine.h"
 #include "config/envlist.h"
+#include "dkim/dkim.h"
 #include "health/health.h"
 #include "init/init.h"
+#include "quarantine/quarantine.h"
+#include "spamd/learn.h"
 #include "syslog/syslog.h"
 #include "tls/tls.h"
 
@@ -20,13 +23,17 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{"amavis-ls", amavis_ls_main, "list the quarantine (the old image's name)"},
 	{"acme", acme_main, "install this host's certificate from ACME_FILE (extract), or keep doing so (watch)"},
 	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
+	{"dkim", dkim_main, "print the DKIM DNS record (txt) or make a new key (genkey)"},
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
+	{"quarantine", quarantine_main, "ls: list the quarantine (release with amavisd-release FILE)"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
+	{"spamd-learn", spamd_learn_main, "feed kopano-spamd's spam/ and ham/ files to sa-learn"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
 };
 

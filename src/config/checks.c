@@ -7,6 +7,7 @@
 
 #include "common/common.h"
 #include "config/parse.h"
+#include "dkim/dkim.h"
 
 bool check_domains(const char *v, struct strbuf *why)
 {
@@ -227,5 +228,77 @@ bool check_ldap_attrs_list(const char *v, struct strbuf *why)
 		ok = isalnum((unsigned char)*c) || strchr("-;, ", *c);
 	if (!ok)
 		sb_adds(why, "LDAP attribute names such as mail");
+	return ok;
+}
+
+bool check_destiny(const char *v, struct strbuf *why)
+{
+	static const char *const destinies[] = {"D_PASS", "D_BOUNCE", "D_REJECT", "D_DISCARD"};
+	return one_of(v, destinies, ARRAY_LEN(destinies), why);
+}
+
+/* A SpamAssassin score: optional sign, digits, optional decimals. */
+bool check_score(const char *v, struct strbuf *why)
+{
+	const char *c = v + (*v == '-' || *v == '+');
+	size_t digits = strspn(c, "0123456789");
+	c += digits;
+	if (*c == '.' && digits) {
+		size_t frac = strspn(c + 1, "0123456789");
+		c += frac ? 1 + frac : 0;
+	}
+	if (digits && digits <= 4 && !*c)
+		return true;
+	sb_adds(why, "a score such as 2.0, 6.9 or -99");
+	return false;
+}
+
+bool check_zero_one(const char *v, struct strbuf *why)
+{
+	static const char *const values[] = {"0", "1"};
+	return one_of(v, values, ARRAY_LEN(values), why);
+}
+
+bool check_amavis_log_level(const char *v, struct strbuf *why)
+{
+	if (v[0] >= '0' && v[0] <= '5' && !v[1])
+		return true;
+	sb_adds(why, "a level from 0 to 5");
+	return false;
+}
+
+bool check_dkim_bits(const char *v, struct strbuf *why)
+{
+	unsigned long bits;
+	if (is_uint(v, 4096, &bits) && bits >= 1024)
+		return true;
+	sb_adds(why, "a key size from 1024 to 4096 bits, such as 2048");
+	return false;
+}
+
+/* RFC 6376 3.1: a selector is one or more dot-separated labels. */
+bool check_dkim_selector(const char *v, struct strbuf *why)
+{
+	if (is_domain(v, strlen(v)))
+		return true;
+	sb_adds(why, "a selector of letters, digits and hyphens, such as default or mail2024");
+	return false;
+}
+
+bool check_dkim_key(const char *v, struct strbuf *why)
+{
+	struct strbuf pem;
+	sb_init(&pem);
+	bool ok = dkim_key_pem_from_value(v, &pem, why);
+	sb_free(&pem);
+	return ok;
+}
+
+/* user:password, user:, :password or ":" (Razor assigns what is empty). */
+bool check_razor(const char *v, struct strbuf *why)
+{
+	bool ok = strchr(v, ':') && check_one_line(v, why) && !strpbrk(v, " \t");
+	if (!ok && !why->len)
+		sb_adds(why, "user:password (either may be empty, \":\" lets Razor assign both)");
 	return ok;
 }

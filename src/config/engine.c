@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -13,13 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "common/proc.h"
-#include "acme/acme.h"
 #include "config/dovecot.h"
+#include "config/filters.h"
 #include "config/postfix.h"
+#include "dkim/dkim.h"
 #include "tls/tls.h"
 
 extern char **environ;
@@ -28,8 +31,12 @@ extern char **environ;
  * (a bind mount of an empty host directory gets no image content). */
 #define DIST_DIR "/usr/share/mtactl/dist"
 
-static const char *const persisted_dirs[] = {"/etc/postfix", "/var/spool/postfix", "/var/mail",
-					     "/etc/dovecot"};
+/* Everything under /srv (the Dockerfile links the usual paths there);
+ * a directory whose package is not in this image has no pristine copy. */
+static const char *const persisted_dirs[] = {
+	"/etc/postfix", "/var/spool/postfix", "/var/mail", "/etc/dovecot", "/etc/ssl/postfix",
+	"/etc/amavis", "/var/amavis", "/var/lib/amavis", "/var/db/dkim", "/etc/clamav",
+	"/var/lib/clamav", "/etc/spamassassin", "/etc/postsrsd"};
 
 /* Self-signed or operator-provided files at the old image's paths. */
 #define TLS_DIR "/etc/ssl/postfix"
@@ -151,8 +158,10 @@ static void plan_tls(const struct settings *s, bool dovecot, struct tls_setup *t
 		*tls = (struct tls_setup){.enabled = true, .cert = TLS_CERT, .key = TLS_KEY};
 }
 
-static void host_facts(struct postfix_host *host)
+static void host_facts(enum var_stage stage, struct postfix_host *host)
 {
+	host->filters = stage == STAGE_FULL;
+	host->filter_children = filters_amavis_children();
 	struct passwd *pw = getpwnam("postfix");
 	if (!pw)
 		fatalx(EXIT_SYSTEM, "no postfix user in /etc/passwd");
@@ -250,12 +259,10 @@ static void log_lines(const char *prefix, const struct strbuf *lines, bool as_wa
 	}
 }
 
-/* Writes what Dovecot needs, and which optional services init starts. */
+/* Writes what Dovecot needs; adds it to the services init starts. */
 static void write_dovecot(const struct settings *s, const struct postfix_host *host,
-			  const struct tls_setup *tls, const char *generic)
+			  const struct tls_setup *tls, const char *generic, struct strbuf *services)
 {
-	struct strbuf services;
-	sb_init(&services);
 	if (dovecot_wanted(s)) {
 		struct dovecot_files f;
 		dovecot_render(s, host, tls, generic, &f);
@@ -267,12 +274,62 @@ static void write_dovecot(const struct settings *s, const struct postfix_host *h
 			write_file(DOVECOT_DIR "/sql-passdb.conf.ext", &f.sql_passdb, 0600);
 		write_file(DOVECOT_DIR "/dovecot.conf", &f.conf, 0644);
 		dovecot_files_free(&f);
-		sb_adds(&services, "dovecot\n");
+		sb_adds(services, "dovecot /usr/sbin/dovecot -F\n");
 	}
+}
+
+/* 32 random bytes, base64: the SRS secret, made once and kept. */
+static void ensure_srs_secret(void)
+{
+	if (path_exists(POSTSRSD_SECRET))
+		return;
+	unsigned char raw[32];
+	char b64[64];
+	if (getentropy(raw, sizeof raw) < 0)
+		fatal(EXIT_SYSTEM, "getentropy");
+	EVP_EncodeBlock((unsigned char *)b64, raw, sizeof raw);
+	struct strbuf text;
+	sb_init(&text);
+	sb_addf(&text, "%s\n", b64);
+	if (mkdir_p("/etc/postsrsd", 0755) < 0)
+		fatal(EXIT_SYSTEM, "creating /etc/postsrsd");
+	write_file(POSTSRSD_SECRET, &text, 0600);
+	sb_free(&text);
+}
+
+/* The full image: amavis, SpamAssassin, ClamAV, DKIM keys, PostSRSd. */
+static void write_filters(const struct settings *s, const struct postfix_host *host,
+			  struct strbuf *services)
+{
+	struct filter_files f;
+	filters_render(s, host->filter_children, &f);
+	write_file(AMAVIS_CONF, &f.amavis, 0644);
+	write_file(SPAMASSASSIN_CONF, &f.spamassassin, 0644);
+	write_file(CLAMD_CONF, &f.clamd, 0644);
+	write_file(FRESHCLAM_CONF, &f.freshclam, 0644);
+	filter_files_free(&f);
+	struct strbuf given, why;
+	sb_init(&given);
+	sb_init(&why);
+	bool have_key = *s->value[V_DKIM_PRIVATEKEY] &&
+			dkim_key_pem_from_value(s->value[V_DKIM_PRIVATEKEY], &given, &why);
+	unsigned long bits = 2048;
+	is_uint(s->value[V_DKIM_KEYBITS], 4096, &bits);
+	for (size_t i = 0; i < s->domains.len; i++)
+		if (dkim_install(s->domains.item[i], s->value[V_DKIM_SELECTOR], (int)bits,
+				 have_key ? given.buf : NULL) < 0)
+			fatalx(EXIT_SYSTEM, "no DKIM key for %s", s->domains.item[i]);
+	sb_free(&given);
+	sb_free(&why);
+	ensure_srs_secret();
+	filters_services(s, services);
+}
+
+static void write_services(const struct strbuf *services)
+{
 	if (mkdir_p(SERVICES_DIR, 0755) < 0)
 		fatal(EXIT_SYSTEM, "creating %s", SERVICES_DIR);
-	write_file(SERVICES_FILE, &services, 0644);
-	sb_free(&services);
+	write_file(SERVICES_FILE, services, 0600);
 }
 
 /* Validates and, when asked to, writes. Everything that can refuse the
@@ -315,7 +372,7 @@ static int configure(bool write)
 		log_lines("", &warnings, true);
 		log_lines("ignoring unknown variable ", &unknown, true);
 		struct postfix_host host;
-		host_facts(&host);
+		host_facts(stage, &host);
 		struct tls_setup tls;
 		plan_tls(&s, stage >= STAGE_BASE && dovecot_wanted(&s), &tls);
 		struct postfix_map maps[MAP_COUNT];
@@ -328,13 +385,19 @@ static int configure(bool write)
 		sb_init(&main_cf);
 		sb_init(&master_cf);
 		postfix_main_render(&params, &main_cf);
-		postfix_master_render(&s, &master_cf);
+		postfix_master_render(&s, &host, &master_cf);
 		for (int i = 0; i < MAP_COUNT; i++)
 			if (maps[i].text.len)
 				write_map(&maps[i]);
 		make_mailbox_dirs(&s, &host);
+		struct strbuf services;
+		sb_init(&services);
 		if (stage >= STAGE_BASE)
-			write_dovecot(&s, &host, &tls, dovecot_generic.buf);
+			write_dovecot(&s, &host, &tls, dovecot_generic.buf, &services);
+		if (stage == STAGE_FULL)
+			write_filters(&s, &host, &services);
+		write_services(&services);
+		sb_free(&services);
 		write_file(POSTFIX_DIR "/master.cf", &master_cf, 0644);
 		write_file(POSTFIX_DIR "/main.cf", &main_cf, 0644);
 		sb_free(&main_cf);
@@ -387,6 +450,29 @@ static int check_every_start_vars(void)
 	return rc;
 }
 
+/* Directories the daemons need at every start, owned by their users: run
+ * directories are not on the volume, and a volume from another image may
+ * have other ids (the old image's MIGRATE_CONFIG fix 1, done always). */
+static void prepare_runtime_dirs(void)
+{
+	static const struct {
+		const char *path, *user;
+		mode_t mode;
+	} dirs[] = {
+		{"/run/amavis", "amavis", 0755},       {"/run/clamav", "clamav", 0755},
+		{"/var/lib/amavis", "amavis", 0750},   {"/var/lib/amavis/tmp", "amavis", 0750},
+		{"/var/amavis/quarantine", "amavis", 0750}, {"/var/lib/clamav", "clamav", 0755},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(dirs); i++) {
+		struct passwd *pw = getpwnam(dirs[i].user);
+		if (!pw)
+			continue; /* that package is not in this image */
+		if (mkdir_p(dirs[i].path, dirs[i].mode) < 0 ||
+		    chown(dirs[i].path, pw->pw_uid, pw->pw_gid) < 0)
+			fatal(EXIT_SYSTEM, "preparing %s", dirs[i].path);
+	}
+}
+
 int config_run(void)
 {
 	const char *unlock = getenv("DOCKER_UNLOCK_FILE");
@@ -396,6 +482,7 @@ int config_run(void)
 	bool forced = force && *force;
 
 	bool seeded = seed_missing_dirs();
+	prepare_runtime_dirs();
 	bool unlocked = path_exists(unlock) || forced || seeded ||
 			!path_exists(POSTFIX_DIR "/main.cf");
 	if (!unlocked) {

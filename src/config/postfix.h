@@ -15,6 +15,8 @@
 struct postfix_host {
 	unsigned long uid, gid; /* the postfix user, owner of virtual mailboxes */
 	bool ipv6;              /* the kernel has IPv6 (Docker can switch it off) */
+	bool filters;           /* the full image: amavis, SPF, PostSRSd */
+	int filter_children;    /* amavis processes = smtp-amavis maxproc */
 };
 
 /* Inbound TLS as decided by the engine: the files Postfix and Dovecot use. */
@@ -65,6 +67,7 @@ bool postfix_generic_params(char *const *env, const struct strlist *known, struc
 void postfix_lookups_render(const struct settings *s, struct postfix_map maps[MAP_COUNT]);
 
 void postfix_main_render(const struct params *p, struct strbuf *out);
-void postfix_master_render(const struct settings *s, struct strbuf *out);
+void postfix_master_render(const struct settings *s, const struct postfix_host *host,
+			   struct strbuf *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "common/common.h"
+#include "config/filters.h"
 
 /* Loopback only. Docker's bridge range is never trusted by default: a
  * client behind Docker's userland proxy would look local and relay. */
@@ -52,6 +53,25 @@ static void sasl_params(const struct settings *s, struct params *p)
 	params_set(p, "smtpd_sasl_tls_security_options", "noanonymous");
 }
 
+/* The full image: every message passes amavis (virtual aliases expand
+ * after it, on re-injection, so amavis sees the original recipients); SPF
+ * is checked for mail from outside; PostSRSd rewrites forwarded senders. */
+static void filter_params(const struct postfix_host *host, struct params *p)
+{
+	if (!host->filters)
+		return;
+	params_setf(p, "content_filter", "smtp-amavis:[127.0.0.1]:%d", AMAVIS_INPUT_PORT);
+	params_set(p, "receive_override_options", "no_address_mappings");
+	params_set(p, "smtpd_recipient_restrictions",
+		   "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, "
+		   "check_policy_service unix:private/policyd-spf");
+	params_set(p, "policyd-spf_time_limit", "3600");
+	params_setf(p, "sender_canonical_maps", "tcp:127.0.0.1:%d", SRS_FORWARD_PORT);
+	params_set(p, "sender_canonical_classes", "envelope_sender");
+	params_setf(p, "recipient_canonical_maps", "tcp:127.0.0.1:%d", SRS_REVERSE_PORT);
+	params_set(p, "recipient_canonical_classes", "envelope_recipient, header_recipient");
+}
+
 void postfix_main_params(const struct settings *s, const struct postfix_host *host,
 			 const struct postfix_map maps[MAP_COUNT], const struct tls_setup *tls,
 			 struct params *p)
@@ -91,6 +111,7 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	sb_free(&list);
 	tls_params(tls, p);
 	sasl_params(s, p);
+	filter_params(host, p);
 
 	if (!*s->value[V_VIRTUAL_TRANSPORT]) {
 		/* Postfix's virtual(8) delivers as the postfix user under /var/mail. */

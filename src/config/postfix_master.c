@@ -4,6 +4,7 @@
 #include "config/postfix.h"
 
 #include "common/common.h"
+#include "config/filters.h"
 
 struct master_service {
 	const char *name, *type, *private_, *unpriv, *chroot, *wakeup, *maxproc, *command;
@@ -46,7 +47,7 @@ static void service_render(const struct master_service *m, struct strbuf *out)
 /* Submission (587, STARTTLS) and SMTPS (465, implicit TLS): only with a
  * SASL method, TLS mandatory (1.2 or newer), AUTH only under TLS, and
  * nothing accepted from anyone who has not authenticated. */
-static void submission_render(const char *name, bool wrapper, struct strbuf *out)
+static void submission_render(const char *name, bool wrapper, bool filters, struct strbuf *out)
 {
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", name, "inet", "n", "-", "n", "-", "-",
 		"smtpd");
@@ -60,16 +61,64 @@ static void submission_render(const char *name, bool wrapper, struct strbuf *out
 		     "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
 		     "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
 		     "  -o smtpd_reject_unlisted_recipient=no\n");
+	if (filters) /* amavis's ORIGINATING door: DKIM-signed */
+		sb_addf(out, "  -o content_filter=smtp-amavis:[127.0.0.1]:%d\n", AMAVIS_ORIGINATING_PORT);
 }
 
-void postfix_master_render(const struct settings *s, struct strbuf *out)
+/* amavis's two sides (the amavis README's Postfix setup): the client that
+ * hands mail over, and the listener that takes it back, trusting only
+ * loopback and skipping the checks already done before the filter. */
+static void filters_render_master(const struct postfix_host *host, struct strbuf *out)
+{
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7d %s\n", "smtp-amavis", "unix", "-", "-", "n", "-",
+		host->filter_children, "smtp");
+	sb_adds(out, "  -o syslog_name=postfix/amavis\n"
+		     "  -o smtp_data_done_timeout=1200\n"
+		     "  -o smtp_send_xforward_command=yes\n"
+		     "  -o disable_dns_lookups=yes\n"
+		     "  -o max_use=20\n"
+		     "  -o smtp_tls_security_level=none\n"
+		     "  -o smtp_tls_wrappermode=no\n");
+	sb_addf(out, "127.0.0.1:%d inet n - n - - smtpd\n", AMAVIS_REINJECT_PORT);
+	sb_adds(out, "  -o syslog_name=postfix/reinject\n"
+		     "  -o content_filter=\n"
+		     "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks,no_milters\n"
+		     "  -o local_recipient_maps=\n"
+		     "  -o relay_recipient_maps=\n"
+		     "  -o smtpd_restriction_classes=\n"
+		     "  -o smtpd_delay_reject=no\n"
+		     "  -o smtpd_client_restrictions=permit_mynetworks,reject\n"
+		     "  -o smtpd_helo_restrictions=\n"
+		     "  -o smtpd_sender_restrictions=\n"
+		     "  -o smtpd_recipient_restrictions=permit_mynetworks,reject\n"
+		     "  -o smtpd_relay_restrictions=permit_mynetworks,reject\n"
+		     "  -o smtpd_data_restrictions=reject_unauth_pipelining\n"
+		     "  -o smtpd_end_of_data_restrictions=\n"
+		     "  -o mynetworks=127.0.0.0/8\n"
+		     "  -o smtpd_error_sleep_time=0\n"
+		     "  -o smtpd_soft_error_limit=1001\n"
+		     "  -o smtpd_hard_error_limit=1000\n"
+		     "  -o smtpd_client_connection_count_limit=0\n"
+		     "  -o smtpd_client_connection_rate_limit=0\n"
+		     "  -o smtpd_sasl_auth_enable=no\n"
+		     "  -o smtpd_tls_security_level=none\n"
+		     "  -o local_header_rewrite_clients=\n");
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "policyd-spf", "unix", "-", "n", "n", "-", "0",
+		"spawn");
+	sb_adds(out, "  user=policyd-spf argv=/usr/bin/policyd-spf\n");
+}
+
+void postfix_master_render(const struct settings *s, const struct postfix_host *host,
+			   struct strbuf *out)
 {
 	sb_adds(out, "# Written by `mtactl config`; see master(5).\n"
 		     "# service  type       private unpriv  chroot  wakeup  maxproc command\n");
 	for (size_t i = 0; i < ARRAY_LEN(stock); i++)
 		service_render(&stock[i], out);
 	if (settings_sasl_active(s)) {
-		submission_render("submission", false, out);
-		submission_render("smtps", true, out);
+		submission_render("submission", false, host->filters, out);
+		submission_render("smtps", true, host->filters, out);
 	}
+	if (host->filters)
+		filters_render_master(host, out);
 }

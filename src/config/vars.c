@@ -220,6 +220,73 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "SMTPD_USE_TLS", .def = "", .stage = STAGE_MINI, .check = check_yes_no,
 		.doc = "yes: inbound TLS; with no certificate given, a self-signed one is made at first start.",
 	},
+	[V_CLAMAV_DAEMON] = {
+		.name = "CLAMAV_DAEMON", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "no: run without clamd (no virus scanning) on hosts with little memory.",
+	},
+	[V_CLAMAV_FRESHCLAM] = {
+		.name = "CLAMAV_FRESHCLAM", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "no: do not run freshclam (offline hosts; the signature database is provided otherwise).",
+	},
+	[V_DKIM_KEYBITS] = {
+		.name = "DKIM_KEYBITS", .def = "2048", .stage = STAGE_FULL, .check = check_dkim_bits,
+		.doc = "Size in bits of a DKIM key made at first start (1024 to 4096).",
+	},
+	[V_DKIM_PRIVATEKEY] = {
+		.name = "DKIM_PRIVATEKEY", .def = "", .stage = STAGE_FULL, .flags = VAR_SECRET,
+		.check = check_dkim_key,
+		.doc = "DKIM private key (PEM, with or without the BEGIN/END lines); made when none exists.",
+	},
+	[V_DKIM_SELECTOR] = {
+		.name = "DKIM_SELECTOR", .def = "default", .stage = STAGE_FULL, .check = check_dkim_selector,
+		.doc = "DKIM selector: the key's DNS record is SELECTOR._domainkey.MAIL_DOMAIN.",
+	},
+	[V_FINAL_BAD_HEADER_DESTINY] = {
+		.name = "FINAL_BAD_HEADER_DESTINY", .def = "D_PASS", .stage = STAGE_FULL, .check = check_destiny,
+		.doc = "What happens to mail with bad headers: D_PASS, D_BOUNCE, D_REJECT or D_DISCARD.",
+	},
+	[V_FINAL_BANNED_DESTINY] = {
+		.name = "FINAL_BANNED_DESTINY", .def = "D_DISCARD", .stage = STAGE_FULL, .check = check_destiny,
+		.doc = "What happens to mail with banned attachments (quarantined unless D_PASS).",
+	},
+	[V_FINAL_SPAM_DESTINY] = {
+		.name = "FINAL_SPAM_DESTINY", .def = "D_PASS", .stage = STAGE_FULL, .check = check_destiny,
+		.doc = "What happens to spam above SA_KILL_LEVEL_DEFLT (quarantined unless D_PASS).",
+	},
+	[V_FINAL_VIRUS_DESTINY] = {
+		.name = "FINAL_VIRUS_DESTINY", .def = "D_DISCARD", .stage = STAGE_FULL, .check = check_destiny,
+		.doc = "What happens to mail with a virus (quarantined unless D_PASS).",
+	},
+	[V_KOPANO_SPAMD_LIB] = {
+		.name = "KOPANO_SPAMD_LIB", .def = "/var/lib/kopano/spamd", .stage = STAGE_FULL,
+		.flags = VAR_EVERY_START, .check = check_path,
+		.doc = "When this directory exists, files put in its spam/ and ham/ are learned by SpamAssassin.",
+	},
+	[V_LOG_LEVEL] = {
+		.name = "LOG_LEVEL", .def = "0", .stage = STAGE_FULL, .check = check_amavis_log_level,
+		.doc = "amavis log level, 0 to 5 (shown when SYSLOG_LEVEL is 7).",
+	},
+	[V_RAZOR_REGISTRATION] = {
+		.name = "RAZOR_REGISTRATION", .def = "", .stage = STAGE_FULL, .flags = VAR_SECRET,
+		.credentials_from = 1, .check = check_razor,
+		.doc = "Register a Razor identity: user:password, user: or : (the server assigns what is empty).",
+	},
+	[V_SA_DEBUG] = {
+		.name = "SA_DEBUG", .def = "0", .stage = STAGE_FULL, .check = check_zero_one,
+		.doc = "1: SpamAssassin debug logging (shown when SYSLOG_LEVEL is 7).",
+	},
+	[V_SA_KILL_LEVEL_DEFLT] = {
+		.name = "SA_KILL_LEVEL_DEFLT", .def = "6.9", .stage = STAGE_FULL, .check = check_score,
+		.doc = "Spam score from which FINAL_SPAM_DESTINY applies.",
+	},
+	[V_SA_TAG2_LEVEL_DEFLT] = {
+		.name = "SA_TAG2_LEVEL_DEFLT", .def = "6.2", .stage = STAGE_FULL, .check = check_score,
+		.doc = "Spam score from which X-Spam-Flag: YES and the subject tag are added.",
+	},
+	[V_SA_TAG_LEVEL_DEFLT] = {
+		.name = "SA_TAG_LEVEL_DEFLT", .def = "2.0", .stage = STAGE_FULL, .check = check_score,
+		.doc = "Spam score from which X-Spam-Status headers are added (for MAIL_DOMAIN recipients).",
+	},
 };
 
 static int var_cmp(const void *key, const void *elem)

@@ -3,9 +3,11 @@
  * configuration asks for it. */
 #include "init/services.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "common/fileio.h"
@@ -16,31 +18,48 @@ static const char *const syslog_argv[] = {"/usr/local/bin/mtactl", "syslog", NUL
 /* start-fg keeps master in the foreground and runs Postfix's own checks
  * (create-missing queue directories) first. */
 static const char *const postfix_argv[] = {"/usr/sbin/postfix", "start-fg", NULL};
-static const char *const dovecot_argv[] = {"/usr/sbin/dovecot", "-F", NULL};
 static const char *const acme_argv[] = {"/usr/local/bin/mtactl", "acme", "watch", NULL};
+static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-learn", NULL};
 
 static bool always(void)
 {
 	return true;
 }
 
-/* Listed in the services file the configuration step wrote. */
-static bool configured(const char *name)
-{
-	struct strbuf text;
-	sb_init(&text);
-	bool found = false;
-	if (file_read(SERVICES_FILE, &text, 4096) == 0) {
-		for (char *line = strtok(text.buf, "\n"); line && !found; line = strtok(NULL, "\n"))
-			found = !strcmp(line, name);
-	}
-	sb_free(&text);
-	return found;
-}
+/* The services the configuration step chose, one "name program args..."
+ * line each; the text stays for the life of init, the argv point into it. */
+static struct {
+	char text[4096];
+	const char *argv[SERVICES_MAX][16];
+	const char *name[SERVICES_MAX];
+	size_t n;
+} configured;
 
-static bool dovecot_enabled(void)
+static void read_configured(void)
 {
-	return configured("dovecot");
+	int fd = open(SERVICES_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* a mini image, or nothing optional */
+	ssize_t len = read(fd, configured.text, sizeof configured.text - 1);
+	close(fd);
+	if (len < 0) {
+		log_warn("reading %s", SERVICES_FILE);
+		return;
+	}
+	configured.text[len] = '\0';
+	char *save_line = NULL;
+	for (char *line = strtok_r(configured.text, "\n", &save_line);
+	     line && configured.n < SERVICES_MAX; line = strtok_r(NULL, "\n", &save_line)) {
+		char *save = NULL;
+		const char **argv = configured.argv[configured.n];
+		configured.name[configured.n] = strtok_r(line, " ", &save);
+		size_t argc = 0;
+		for (char *w = strtok_r(NULL, " ", &save); w && argc < 15; w = strtok_r(NULL, " ", &save))
+			argv[argc++] = w;
+		argv[argc] = NULL;
+		if (argc > 0)
+			configured.n++;
+	}
 }
 
 /* ACME_FILE set and its directory there (a volume shared with Traefik). */
@@ -58,6 +77,15 @@ static bool acme_enabled(void)
 	return path_exists(dir) && path_exists("/usr/sbin/dovecot");
 }
 
+/* KOPANO_SPAMD_LIB exists (shared with kopano) on an image with sa-learn. */
+static bool spamd_learn_enabled(void)
+{
+	const char *dir = getenv("KOPANO_SPAMD_LIB");
+	if (!dir)
+		dir = "/var/lib/kopano/spamd";
+	return *dir && path_exists(dir) && path_exists("/usr/bin/sa-learn");
+}
+
 struct service_def {
 	const char *name;
 	const char *const *argv;
@@ -65,28 +93,51 @@ struct service_def {
 	bool wants_devlog; /* gets the /dev/log socket as fd 3 */
 };
 
-static const struct service_def table[] = {
+/* Configured services start between syslog and postfix, so that
+ * Dovecot's auth socket and amavis are there when Postfix accepts mail. */
+static const struct service_def before[] = {
 	{"syslog", syslog_argv, always, true},
-	{"dovecot", dovecot_argv, dovecot_enabled, false},
+};
+static const struct service_def after[] = {
 	{"postfix", postfix_argv, always, false},
 	{"acme", acme_argv, acme_enabled, false},
+	{"spamd-learn", spamd_learn_argv, spamd_learn_enabled, false},
 };
+
+static size_t add_from(const struct service_def *defs, size_t ndefs, struct service *out, size_t n,
+		       size_t max, int devlog_fd)
+{
+	for (size_t i = 0; i < ndefs && n < max; i++) {
+		if (!path_exists(defs[i].argv[0]) || !defs[i].enabled())
+			continue;
+		out[n++] = (struct service){
+			.name = defs[i].name,
+			.argv = defs[i].argv,
+			.pass_fd = defs[i].wants_devlog ? devlog_fd : -1,
+			.state = SVC_DOWN,
+		};
+	}
+	return n;
+}
 
 size_t services_enabled(struct service *out, size_t max, int devlog_fd)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < ARRAY_LEN(table) && n < max; i++) {
-		if (!path_exists(table[i].argv[0]) || !table[i].enabled())
+	size_t n = add_from(before, ARRAY_LEN(before), out, 0, max, devlog_fd);
+	read_configured();
+	for (size_t i = 0; i < configured.n && n < max; i++) {
+		if (!path_exists(configured.argv[i][0])) {
+			log_warnx("%s: %s is not installed; not starting it", configured.name[i],
+				  configured.argv[i][0]);
 			continue;
-		out[n] = (struct service){
-			.name = table[i].name,
-			.argv = table[i].argv,
-			.pass_fd = table[i].wants_devlog ? devlog_fd : -1,
+		}
+		out[n++] = (struct service){
+			.name = configured.name[i],
+			.argv = configured.argv[i],
+			.pass_fd = -1,
 			.state = SVC_DOWN,
 		};
-		n++;
 	}
-	return n;
+	return add_from(after, ARRAY_LEN(after), out, n, max, devlog_fd);
 }
 
 void services_write_status(const struct service *svc, size_t n)

@@ -169,7 +169,7 @@ static void render_all(struct fake_env *env, const struct tls_setup *tls, struct
 	struct params p = {0};
 	postfix_main_params(&s, &host, maps, tls, &p);
 	postfix_main_render(&p, main_cf);
-	postfix_master_render(&s, master_cf);
+	postfix_master_render(&s, &host, master_cf);
 	if (dovecot)
 		dovecot_render(&s, &host, tls, "mail_debug = yes\n", dovecot);
 	params_free(&p);

@@ -1,0 +1,160 @@
+/* amavis's configuration is written as a conf.d file read after Debian's
+ * (60-mtactl): it only states what differs from the package defaults. */
+#include "config/filters.h"
+
+#include <unistd.h>
+
+#include "common/common.h"
+#include "dkim/dkim.h"
+
+int filters_amavis_children(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	/* One per core keeps SpamAssassin busy without thrashing; at least 2
+	 * so one slow message does not hold up the rest. */
+	return cores < 2 ? 2 : cores > 8 ? 8 : (int)cores;
+}
+
+/* A Perl single-quoted string: only \ and ' need escaping. */
+static void perl_quote(struct strbuf *out, const char *s)
+{
+	sb_addc(out, '\'');
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '\'')
+			sb_addc(out, '\\');
+		sb_addc(out, *s);
+	}
+	sb_addc(out, '\'');
+}
+
+static void amavis_render(const struct settings *s, int children, struct strbuf *a)
+{
+	const char *primary = settings_primary_domain(s);
+	sb_adds(a, "# Written by `mtactl config` from the environment; read after Debian's conf.d.\n"
+		   "use strict;\n\n$mydomain = ");
+	perl_quote(a, primary);
+	sb_adds(a, ";\n$myhostname = ");
+	if (strchr(s->hostname, '.')) {
+		perl_quote(a, s->hostname);
+	} else {
+		/* amavis insists on a fully qualified name */
+		struct strbuf fq;
+		sb_init(&fq);
+		sb_addf(&fq, "%s.%s", s->hostname, primary);
+		perl_quote(a, fq.buf);
+		sb_free(&fq);
+	}
+	sb_adds(a, ";\n@local_domains_maps = ( [");
+	for (size_t i = 0; i < s->domains.len; i++) {
+		sb_adds(a, i ? ", " : "");
+		perl_quote(a, s->domains.item[i]);
+	}
+	sb_addf(a, "] );\n"
+		   "$X_HEADER_LINE = \"amavis at $mydomain\";\n"
+		   "# Notices to an admin mailbox nobody configured would only bounce.\n"
+		   "$virus_admin = undef;\n$spam_admin = undef;\n\n"
+		   "$max_servers = %d;\n"
+		   "$inet_socket_bind = '127.0.0.1';\n"
+		   "$inet_socket_port = [%d, %d];\n"
+		   "$interface_policy{'%d'} = 'ORIGINATING';\n"
+		   "$policy_bank{'ORIGINATING'} = { originating => 1 };\n"
+		   "$forward_method = 'smtp:[127.0.0.1]:%d';\n"
+		   "$notify_method = 'smtp:[127.0.0.1]:%d';\n"
+		   "$release_method = 'smtp:[127.0.0.1]:%d';\n\n",
+		children, AMAVIS_INPUT_PORT, AMAVIS_ORIGINATING_PORT, AMAVIS_ORIGINATING_PORT,
+		AMAVIS_REINJECT_PORT, AMAVIS_REINJECT_PORT, AMAVIS_REINJECT_PORT);
+
+	bool clamd = !strcmp(s->value[V_CLAMAV_DAEMON], "yes");
+	sb_adds(a, "# Spam and virus checks on (Debian ships them bypassed).\n"
+		   "@bypass_spam_checks_maps = (\\%bypass_spam_checks, \\@bypass_spam_checks_acl, \\$bypass_spam_checks_re);\n");
+	if (clamd)
+		sb_adds(a, "@bypass_virus_checks_maps = (\\%bypass_virus_checks, \\@bypass_virus_checks_acl, \\$bypass_virus_checks_re);\n"
+			   "@av_scanners = (['ClamAV-clamd', \\&ask_daemon, [\"CONTSCAN {}\\n\", '/run/clamav/clamd.ctl'],\n"
+			   "  qr/\\bOK$/m, qr/\\bFOUND$/m, qr/^.*?: (?!Infected Archive)(.*) FOUND$/m ]);\n"
+			   "@av_scanners_backup = ();\n"
+			   "# No scanner answering means the mail waits in Postfix's queue (4xx), never unscanned.\n"
+			   "$virus_scanners_failure_is_fatal = 1;\n\n");
+	else
+		sb_adds(a, "# CLAMAV_DAEMON=no: no virus scanning.\n@bypass_virus_checks_maps = (1);\n@av_scanners = ();\n\n");
+
+	sb_addf(a, "$final_virus_destiny = %s;\n$final_banned_destiny = %s;\n"
+		   "$final_spam_destiny = %s;\n$final_bad_header_destiny = %s;\n",
+		s->value[V_FINAL_VIRUS_DESTINY], s->value[V_FINAL_BANNED_DESTINY],
+		s->value[V_FINAL_SPAM_DESTINY], s->value[V_FINAL_BAD_HEADER_DESTINY]);
+	sb_addf(a, "$sa_tag_level_deflt = %s;\n$sa_tag2_level_deflt = %s;\n$sa_kill_level_deflt = %s;\n"
+		   "$sa_debug = %s;\n$log_level = %s;\n\n",
+		s->value[V_SA_TAG_LEVEL_DEFLT], s->value[V_SA_TAG2_LEVEL_DEFLT],
+		s->value[V_SA_KILL_LEVEL_DEFLT], s->value[V_SA_DEBUG], s->value[V_LOG_LEVEL]);
+
+	sb_adds(a, "# Quarantine: flat, uncompressed, under /srv (amavis-ls reads it).\n"
+		   "$QUARANTINEDIR = '" QUARANTINE_DIR "';\n"
+		   "$quarantine_subdir_levels = 0;\n"
+		   "$virus_quarantine_method = 'local:virus-%m';\n"
+		   "$spam_quarantine_method = 'local:spam-%m';\n"
+		   "$banned_files_quarantine_method = 'local:banned-%m';\n"
+		   "$bad_header_quarantine_method = 'local:badh-%m';\n\n");
+
+	sb_adds(a, "$enable_dkim_verification = 1;\n$enable_dkim_signing = 1;\n"
+		   "@dkim_signature_options_bysender_maps = ( { '.' => { ttl => 21*24*3600, c => 'relaxed/simple' } } );\n");
+	for (size_t i = 0; i < s->domains.len; i++) {
+		char key[512];
+		dkim_key_path(s->domains.item[i], s->value[V_DKIM_SELECTOR], key, sizeof key);
+		sb_adds(a, "dkim_key(");
+		perl_quote(a, s->domains.item[i]);
+		sb_adds(a, ", ");
+		perl_quote(a, s->value[V_DKIM_SELECTOR]);
+		sb_adds(a, ", ");
+		perl_quote(a, key);
+		sb_adds(a, ");\n");
+	}
+	sb_adds(a, "\n1;\n");
+}
+
+void filters_render(const struct settings *s, int children, struct filter_files *out)
+{
+	sb_init(&out->amavis);
+	sb_init(&out->spamassassin);
+	sb_init(&out->clamd);
+	sb_init(&out->freshclam);
+	amavis_render(s, children, &out->amavis);
+	/* Network tests give up quickly: offline they must not hold mail up. */
+	sb_adds(&out->spamassassin, "# Written by `mtactl config`.\n"
+				    "use_razor2 1\nrazor_timeout 5\nrbl_timeout 5 2\n"
+				    "dns_available test\n");
+	sb_adds(&out->clamd, "# Written by `mtactl config`; see clamd.conf(5).\n"
+			     "LocalSocket /run/clamav/clamd.ctl\nFixStaleSocket true\n"
+			     "LocalSocketGroup clamav\nLocalSocketMode 666\nUser clamav\n"
+			     "Foreground true\nLogSyslog true\nLogFacility LOG_MAIL\n"
+			     "DatabaseDirectory /var/lib/clamav\nScanMail true\nScanArchive true\n"
+			     "MaxThreads 4\nReadTimeout 180\nSelfCheck 3600\n");
+	sb_adds(&out->freshclam, "# Written by `mtactl config`; see freshclam.conf(5).\n"
+				 "DatabaseOwner clamav\nLogSyslog true\nLogFacility LOG_MAIL\n"
+				 "Foreground true\nDatabaseDirectory /var/lib/clamav\n"
+				 "DatabaseMirror database.clamav.net\nChecks 24\n"
+				 "NotifyClamd " CLAMD_CONF "\n");
+}
+
+void filter_files_free(struct filter_files *f)
+{
+	sb_free(&f->amavis);
+	sb_free(&f->spamassassin);
+	sb_free(&f->clamd);
+	sb_free(&f->freshclam);
+}
+
+void filters_services(const struct settings *s, struct strbuf *out)
+{
+	if (!strcmp(s->value[V_CLAMAV_DAEMON], "yes")) {
+		sb_adds(out, "clamd /usr/sbin/clamd --foreground\n");
+		if (!strcmp(s->value[V_CLAMAV_FRESHCLAM], "yes"))
+			sb_adds(out, "freshclam /usr/bin/freshclam -d --foreground\n");
+	}
+	sb_adds(out, "amavis /usr/sbin/amavisd foreground\n");
+	/* PostSRSd: rewrites senders of mail leaving for other domains; mail
+	 * from our own domains keeps its sender. */
+	sb_addf(out, "postsrsd /usr/sbin/postsrsd -d%s -s" POSTSRSD_SECRET " -upostsrsd -l127.0.0.1 -f%d -r%d",
+		settings_primary_domain(s), SRS_FORWARD_PORT, SRS_REVERSE_PORT);
+	for (size_t i = 1; i < s->domains.len; i++)
+		sb_addf(out, " -X%s", s->domains.item[i]);
+	sb_addc(out, '\n');
+}

@@ -1,0 +1,33 @@
+/* The full image's filters: amavis (SpamAssassin, ClamAV, DKIM signing and
+ * verification, quarantine), clamd and freshclam, and the optional
+ * services the configuration turns on, from the settings. Pure. */
+#ifndef MTACTL_CONFIG_FILTERS_H
+#define MTACTL_CONFIG_FILTERS_H
+
+#include "config/settings.h"
+
+#define AMAVIS_CONF "/etc/amavis/conf.d/60-mtactl"
+#define SPAMASSASSIN_CONF "/etc/spamassassin/60-mtactl.cf"
+#define CLAMD_CONF "/etc/clamav/clamd.conf"
+#define FRESHCLAM_CONF "/etc/clamav/freshclam.conf"
+#define POSTSRSD_SECRET "/etc/postsrsd/postsrsd.secret"
+#define QUARANTINE_DIR "/var/amavis/quarantine"
+#define AMAVIS_INPUT_PORT 10024       /* mail from outside */
+#define AMAVIS_ORIGINATING_PORT 10026 /* authenticated submission: signed */
+#define AMAVIS_REINJECT_PORT 10025
+#define SRS_FORWARD_PORT 10001
+#define SRS_REVERSE_PORT 10002
+
+struct filter_files {
+	struct strbuf amavis, spamassassin, clamd, freshclam;
+};
+
+/* amavis children and Postfix's smtp-amavis maxproc, sized to the cores. */
+int filters_amavis_children(void);
+void filters_render(const struct settings *s, int children, struct filter_files *out);
+void filter_files_free(struct filter_files *f);
+/* The services file lines (see config/engine.h) for the filters:
+ * "name program args..." each. */
+void filters_services(const struct settings *s, struct strbuf *out);
+
+#endif
