@@ -23,6 +23,7 @@
 #include "config/filters.h"
 #include "config/postfix.h"
 #include "dkim/dkim.h"
+#include "health/health.h"
 #include "tls/tls.h"
 
 extern char **environ;
@@ -274,7 +275,7 @@ static void write_dovecot(const struct settings *s, const struct postfix_host *h
 			write_file(DOVECOT_DIR "/sql-passdb.conf.ext", &f.sql_passdb, 0600);
 		write_file(DOVECOT_DIR "/dovecot.conf", &f.conf, 0644);
 		dovecot_files_free(&f);
-		sb_adds(services, "dovecot /usr/sbin/dovecot -F\n");
+		sb_adds(services, "dovecot - /usr/sbin/dovecot -F\n");
 	}
 }
 
@@ -483,6 +484,11 @@ int config_run(void)
 
 	bool seeded = seed_missing_dirs();
 	prepare_runtime_dirs();
+	const char *clamd = getenv("CLAMAV_DAEMON");
+	if (path_exists("/usr/sbin/clamd") && !(clamd && !strcmp(clamd, "no")) &&
+	    !clamav_database_present("/var/lib/clamav"))
+		log_warnx("ClamAV has no signature database in /var/lib/clamav yet: clamd waits for "
+			  "freshclam, and mail waits in the queue (never delivered unscanned)");
 	bool unlocked = path_exists(unlock) || forced || seeded ||
 			!path_exists(POSTFIX_DIR "/main.cf");
 	if (!unlocked) {

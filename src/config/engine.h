@@ -5,8 +5,8 @@
 #ifndef MTACTL_CONFIG_ENGINE_H
 #define MTACTL_CONFIG_ENGINE_H
 
-/* Optional services the configuration enabled, one name per line, read by
- * init at every start (the configuration itself may be locked). */
+/* Optional services the configuration enabled, "name flags program args"
+ * per line, read by init at every start (the configuration may be locked). */
 #define SERVICES_DIR "/srv/etc/mtactl"
 #define SERVICES_FILE SERVICES_DIR "/services"
 

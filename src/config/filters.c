@@ -145,14 +145,14 @@ void filter_files_free(struct filter_files *f)
 void filters_services(const struct settings *s, struct strbuf *out)
 {
 	if (!strcmp(s->value[V_CLAMAV_DAEMON], "yes")) {
-		sb_adds(out, "clamd /usr/sbin/clamd --foreground\n");
+		sb_adds(out, "clamd quiet /usr/sbin/clamd --foreground\n");
 		if (!strcmp(s->value[V_CLAMAV_FRESHCLAM], "yes"))
-			sb_adds(out, "freshclam /usr/bin/freshclam -d --foreground\n");
+			sb_adds(out, "freshclam quiet /usr/bin/freshclam -d --foreground\n");
 	}
-	sb_adds(out, "amavis /usr/sbin/amavisd foreground\n");
+	sb_adds(out, "amavis - /usr/sbin/amavisd foreground\n");
 	/* PostSRSd: rewrites senders of mail leaving for other domains; mail
 	 * from our own domains keeps its sender. */
-	sb_addf(out, "postsrsd /usr/sbin/postsrsd -d%s -s" POSTSRSD_SECRET " -upostsrsd -l127.0.0.1 -f%d -r%d",
+	sb_addf(out, "postsrsd - /usr/sbin/postsrsd -d%s -s" POSTSRSD_SECRET " -upostsrsd -l127.0.0.1 -f%d -r%d",
 		settings_primary_domain(s), SRS_FORWARD_PORT, SRS_REVERSE_PORT);
 	for (size_t i = 1; i < s->domains.len; i++)
 		sb_addf(out, " -X%s", s->domains.item[i]);

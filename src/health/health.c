@@ -1,6 +1,7 @@
 #include "health/health.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -51,6 +52,24 @@ bool health_services_ok(const char *status_text, struct strbuf *why)
 		ok = false;
 	}
 	return ok;
+}
+
+bool clamav_database_present(const char *dir)
+{
+	static const char *const kinds[] = {".cvd", ".cld", ".hdb", ".hsb", ".ndb", ".ldb", ".cdb",
+					    ".mdb", ".msb", ".hdu", ".ndu", ".ldu", ".yar", ".yara"};
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		const char *dot = strrchr(e->d_name, '.');
+		for (size_t i = 0; dot && i < ARRAY_LEN(kinds) && !found; i++)
+			found = !strcmp(dot, kinds[i]);
+	}
+	closedir(d);
+	return found;
 }
 
 /* Reads one reply line within the deadline. */
@@ -114,6 +133,8 @@ int health_main(int argc, char **argv)
 	} else {
 		ok = health_services_ok(status.buf, &why);
 	}
+	if (strstr(status.buf, "\nclamd ") && !clamav_database_present("/var/lib/clamav"))
+		sb_adds(&why, "clamav: no signature database in /var/lib/clamav yet; mail waits in the queue\n");
 	ok = smtp_banner_ok(&why) && ok;
 	if (ok)
 		printf("healthy\n");

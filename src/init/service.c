@@ -4,6 +4,7 @@
 #include "init/service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
@@ -54,6 +55,11 @@ static void child_exec(const struct service *s)
 		signal(sig, SIG_DFL);
 	if (s->pass_fd >= 0 && dup2(s->pass_fd, 3) < 0)
 		_exit(127);
+	if (s->quiet) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+			_exit(127);
+	}
 	execvp(s->argv[0], (char *const *)s->argv);
 	log_warn("%s: exec %s", s->name, s->argv[0]);
 	_exit(127);

@@ -16,6 +16,7 @@ struct service {
 	const char *name;
 	const char *const *argv;
 	int pass_fd;           /* dup2'ed to fd 3 in the child when >= 0 */
+	bool quiet;            /* stdout to /dev/null: it logs through syslog too */
 	enum svc_state state;
 	pid_t pid;             /* the process we started, 0 when none */
 	pid_t pgid;            /* its process group, kept until the group is gone */

@@ -26,12 +26,14 @@ static bool always(void)
 	return true;
 }
 
-/* The services the configuration step chose, one "name program args..."
- * line each; the text stays for the life of init, the argv point into it. */
+/* The services the configuration step chose, one "name flags program
+ * args..." line each (flags: "-", or "quiet" for stdout to /dev/null); the
+ * text stays for the life of init, the argv point into it. */
 static struct {
 	char text[4096];
 	const char *argv[SERVICES_MAX][16];
 	const char *name[SERVICES_MAX];
+	bool quiet[SERVICES_MAX];
 	size_t n;
 } configured;
 
@@ -53,6 +55,8 @@ static void read_configured(void)
 		char *save = NULL;
 		const char **argv = configured.argv[configured.n];
 		configured.name[configured.n] = strtok_r(line, " ", &save);
+		const char *flags = strtok_r(NULL, " ", &save);
+		configured.quiet[configured.n] = flags && !strcmp(flags, "quiet");
 		size_t argc = 0;
 		for (char *w = strtok_r(NULL, " ", &save); w && argc < 15; w = strtok_r(NULL, " ", &save))
 			argv[argc++] = w;
@@ -134,6 +138,7 @@ size_t services_enabled(struct service *out, size_t max, int devlog_fd)
 			.name = configured.name[i],
 			.argv = configured.argv[i],
 			.pass_fd = -1,
+			.quiet = configured.quiet[i],
 			.state = SVC_DOWN,
 		};
 	}
