@@ -32,6 +32,7 @@ static const struct subcommand subcommands[] = {
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
 	{"quarantine", quarantine_main, "ls: list the quarantine (release with amavisd-release FILE)"},
+	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"spamd-learn", spamd_learn_main, "feed kopano-spamd's spam/ and ham/ files to sa-learn"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},

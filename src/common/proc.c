@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "common/exitcode.h"
+#include "common/log.h"
 
 /* A child of PID 1 inherits a blocked signal mask; give it a clean one. */
 static void child_reset_signals(void)
@@ -66,4 +68,42 @@ int proc_run(char *const argv[], struct strbuf *out)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return EXIT_SIGNAL + WTERMSIG(status);
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		fatal(EXIT_SYSTEM, "clock_gettime");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int proc_wait_until(pid_t pid, int64_t deadline_ms)
+{
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	/* Blocked, SIGCHLD stays pending for sigtimedwait to wake on. */
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	int rc = -1;
+	for (;;) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SIGNAL + WTERMSIG(status);
+			break;
+		}
+		if (r < 0 && errno != EINTR)
+			break;
+		int64_t left = deadline_ms - now_ms();
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+		sigtimedwait(&chld, NULL, &ts);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }

@@ -474,6 +474,29 @@ static void prepare_runtime_dirs(void)
 	}
 }
 
+/* A client in mynetworks may relay. Behind NAT or Docker's userland proxy
+ * every client looks local, so say so when the effective mynetworks holds
+ * more than loopback and this host's own addresses. */
+static void warn_wide_mynetworks(void)
+{
+	struct strbuf value;
+	sb_init(&value);
+	char *argv[] = {"postconf", "-h", "mynetworks", NULL};
+	if (proc_run(argv, &value) == 0) {
+		char *save = NULL;
+		for (char *net = strtok_r(value.buf, " ,\t\n", &save); net; net = strtok_r(NULL, " ,\t\n", &save)) {
+			bool loopback = !strncmp(net, "127.", 4) || !strncmp(net, "[::1]", 5) ||
+					!strncmp(net, "[::ffff:127.", 12);
+			const char *slash = strchr(net, '/');
+			bool host_only = !slash || !strcmp(slash, "/32") || !strcmp(slash, "/128");
+			if (!loopback && !host_only)
+				log_warnx("mynetworks includes %s: every client there may relay mail through "
+					  "this server without authenticating", net);
+		}
+	}
+	sb_free(&value);
+}
+
 int config_run(void)
 {
 	const char *unlock = getenv("DOCKER_UNLOCK_FILE");
@@ -496,6 +519,7 @@ int config_run(void)
 		if (rc != EXIT_OK)
 			return rc;
 		refresh_acme();
+		warn_wide_mynetworks();
 		log_info("configuration kept from the volume; environment changes are ignored "
 			 "(set FORCE_CONFIG=1 to write it again)");
 		return EXIT_OK;
@@ -503,6 +527,7 @@ int config_run(void)
 	int rc = configure(true);
 	if (rc != EXIT_OK)
 		return rc;
+	warn_wide_mynetworks();
 	if (unlink(unlock) < 0 && errno != ENOENT)
 		fatal(EXIT_SYSTEM, "removing %s", unlock);
 	log_info("configuration written from the environment%s", forced ? " (FORCE_CONFIG)" : "; locking it");

@@ -150,6 +150,8 @@ void filters_services(const struct settings *s, struct strbuf *out)
 			sb_adds(out, "freshclam quiet /usr/bin/freshclam -d --foreground\n");
 	}
 	sb_adds(out, "amavis - /usr/sbin/amavisd foreground\n");
+	if (*s->value[V_RAZOR_REGISTRATION])
+		sb_adds(out, "razor once /usr/local/bin/mtactl razor-register\n");
 	/* PostSRSd: rewrites senders of mail leaving for other domains; mail
 	 * from our own domains keeps its sender. */
 	sb_addf(out, "postsrsd - /usr/sbin/postsrsd -d%s -s" POSTSRSD_SECRET " -upostsrsd -l127.0.0.1 -f%d -r%d",

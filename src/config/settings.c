@@ -5,6 +5,7 @@
 
 #include "common/common.h"
 #include "common/exitcode.h"
+#include "common/fileio.h"
 #include "tls/tls.h"
 
 /* Used when neither MAIL_DOMAIN nor the hostname names a domain (the old
@@ -102,6 +103,31 @@ static const char *domain_of_hostname(const char *hostname)
 {
 	const char *dot = strchr(hostname, '.');
 	return dot && dot[1] ? dot + 1 : NULL;
+}
+
+/* The Docker secrets convention: NAME_FILE names a file holding NAME's
+ * value (one trailing newline dropped). NULL when NAME_FILE is unset. */
+static char *secret_from_file(const struct var_def *def, env_get_fn *get, void *ctx,
+			      struct strbuf *errors)
+{
+	char name[80];
+	snprintf(name, sizeof name, "%s_FILE", def->name);
+	const char *path = get(name, ctx);
+	if (!path || !*path)
+		return NULL;
+	struct strbuf text;
+	sb_init(&text);
+	if (path[0] != '/' || file_read(path, &text, 1 << 16) < 0) {
+		sb_addf(errors, "%s=\"%.200s\": expected the absolute path of a readable file holding %s\n",
+			name, path, def->name);
+		sb_free(&text);
+		return NULL;
+	}
+	if (text.len && text.buf[text.len - 1] == '\n')
+		text.buf[--text.len] = '\0';
+	if (text.len && text.buf[text.len - 1] == '\r')
+		text.buf[--text.len] = '\0';
+	return sb_detach(&text);
 }
 
 static bool set(const struct settings *s, enum var_id id)
@@ -239,6 +265,8 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 	for (int i = 0; i < VAR_COUNT; i++) {
 		const struct var_def *def = &var_table[i];
 		const char *v = get(def->name, ctx);
+		if ((def->flags & VAR_SECRET) && (!v || !*v))
+			v = s->from_file[i] = secret_from_file(def, get, ctx, errors);
 		bool given = v && (*v || (def->flags & VAR_EMPTY_IS_VALUE));
 		s->is_set[i] = given;
 		s->value[i] = given ? v : def->def;
@@ -290,6 +318,8 @@ void settings_free(struct settings *s)
 {
 	free(s->hostname);
 	free(s->mail_domain_default);
+	for (int i = 0; i < VAR_COUNT; i++)
+		free(s->from_file[i]);
 	strlist_free(&s->domains);
 	mailbox_list_free(&s->boxes);
 	alias_list_free(&s->aliases);

@@ -21,32 +21,6 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Waits for pid until deadline; SIGCHLD is blocked in init, so
- * sigtimedwait sleeps until a child changes state. Other children that
- * exit meanwhile (orphans reparented to PID 1) are reaped too. */
-static int wait_until(pid_t pid, int64_t deadline_ms)
-{
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SIGNAL + WTERMSIG(status);
-		if (r < 0 && errno != EINTR)
-			return -1;
-		int64_t left = deadline_ms - now_ms();
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
-		sigtimedwait(&chld, NULL, &ts);
-	}
-}
-
 int hooks_run(const char *dir, int64_t deadline_ms)
 {
 	struct dirent **names;
@@ -78,7 +52,7 @@ int hooks_run(const char *dir, int64_t deadline_ms)
 			log_warn("exec %s", path);
 			_exit(127);
 		}
-		int rc = wait_until(pid, deadline_ms);
+		int rc = proc_wait_until(pid, deadline_ms);
 		if (rc != 0) {
 			log_warnx("hook %s failed (%s %d)", path, rc < 0 ? "timed out," : "exit", rc);
 			result = rc < 0 ? EXIT_SYSTEM : rc;

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -19,19 +18,11 @@
 #define HEALTHY_RUN_MS 10000
 #define STOP_GRACE_MS 6000
 
-int64_t now_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		fatal(111, "clock_gettime");
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *svc_state_name(enum svc_state st)
 {
 	static const char *const names[SVC_STATE_COUNT] = {
 		[SVC_DOWN] = "down", [SVC_UP] = "up", [SVC_BACKOFF] = "backoff",
-		[SVC_STOPPING] = "stopping"};
+		[SVC_STOPPING] = "stopping", [SVC_DONE] = "done"};
 	return names[st];
 }
 
@@ -92,6 +83,8 @@ static enum svc_state on_up_exit(struct service *s, int status)
 {
 	s->last_status = status;
 	s->pid = 0;
+	if (s->once)
+		return SVC_DONE;
 	/* Whatever the leader left behind goes too, so the restart is clean. */
 	if (svc_group_alive(s))
 		kill(-s->pgid, SIGTERM);

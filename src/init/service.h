@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum svc_state { SVC_DOWN, SVC_UP, SVC_BACKOFF, SVC_STOPPING, SVC_STATE_COUNT };
+#include "common/proc.h"
+
+enum svc_state { SVC_DOWN, SVC_UP, SVC_BACKOFF, SVC_STOPPING, SVC_DONE, SVC_STATE_COUNT };
 enum svc_event { EV_START, EV_EXIT, EV_TIMER, EV_STOP, SVC_EVENT_COUNT };
 
 struct service {
@@ -17,6 +19,7 @@ struct service {
 	const char *const *argv;
 	int pass_fd;           /* dup2'ed to fd 3 in the child when >= 0 */
 	bool quiet;            /* stdout to /dev/null: it logs through syslog too */
+	bool once;             /* a task, not a daemon: done when it exits */
 	enum svc_state state;
 	pid_t pid;             /* the process we started, 0 when none */
 	pid_t pgid;            /* its process group, kept until the group is gone */
@@ -26,8 +29,6 @@ struct service {
 	int last_status;       /* as from waitpid */
 };
 
-/* Milliseconds on the monotonic clock. */
-int64_t now_ms(void);
 const char *svc_state_name(enum svc_state st);
 /* Feeds one event; logs the transition ("postfix: up -> backoff (exit 1)"). */
 void svc_event(struct service *s, enum svc_event ev, int status);

@@ -27,13 +27,14 @@ static bool always(void)
 }
 
 /* The services the configuration step chose, one "name flags program
- * args..." line each (flags: "-", or "quiet" for stdout to /dev/null); the
+ * args..." line each (flags: "-"; "quiet": stdout to /dev/null; "once": a
+ * task run at start, not restarted); the
  * text stays for the life of init, the argv point into it. */
 static struct {
 	char text[4096];
 	const char *argv[SERVICES_MAX][16];
 	const char *name[SERVICES_MAX];
-	bool quiet[SERVICES_MAX];
+	bool quiet[SERVICES_MAX], once[SERVICES_MAX];
 	size_t n;
 } configured;
 
@@ -57,6 +58,7 @@ static void read_configured(void)
 		configured.name[configured.n] = strtok_r(line, " ", &save);
 		const char *flags = strtok_r(NULL, " ", &save);
 		configured.quiet[configured.n] = flags && !strcmp(flags, "quiet");
+		configured.once[configured.n] = flags && !strcmp(flags, "once");
 		size_t argc = 0;
 		for (char *w = strtok_r(NULL, " ", &save); w && argc < 15; w = strtok_r(NULL, " ", &save))
 			argv[argc++] = w;
@@ -139,6 +141,7 @@ size_t services_enabled(struct service *out, size_t max, int devlog_fd)
 			.argv = configured.argv[i],
 			.pass_fd = -1,
 			.quiet = configured.quiet[i],
+			.once = configured.once[i],
 			.state = SVC_DOWN,
 		};
 	}

@@ -6,5 +6,7 @@
 #define MTACTL_SPAMD_LEARN_H
 
 int spamd_learn_main(int argc, char **argv);
+/* `mtactl razor-register` (razor.c): RAZOR_REGISTRATION, once. */
+int razor_register_main(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@ network; "foreign" domains (foreign.test, client.test) are never looked up
 except through the relay host, which is a sink the test started.
 """
 import re
+import socket
 import time
 
 import pytest
@@ -362,6 +363,32 @@ def test_mysql_lookups_aliases_and_sasl(mta, sink, mysql_peer):
 
 # --- remote IMAP and all methods together ------------------------------------------------
 
+def wait_ports(c, ports, timeout=60):
+    """Waits until every port accepts connections; the logs on failure."""
+    try:
+        wait_for(lambda: all(not connect_refused(c.ip, p) for p in ports), timeout=timeout,
+                 interval=1, what="ports %r of %s" % (ports, c.name))
+    except AssertionError as e:
+        raise AssertionError("%s\nlogs:\n%s" % (e, c.logs()[-4000:]))
+
+
+def imap_greeting(ip, port=143, timeout=10):
+    with socket.create_connection((ip, port), timeout=timeout) as s:
+        return s.makefile("rb").readline(4096).decode("utf-8", "replace")
+
+
+def wait_imap(c, timeout=60):
+    """Waits until IMAP on 143 greets with * OK; fails at once when the container stopped."""
+    def check():
+        if not c.is_running():
+            raise AssertionError("%s stopped:\n%s" % (c.name, c.logs()[-3000:]))
+        return imap_greeting(c.ip).startswith("* OK")
+    try:
+        wait_for(check, timeout=timeout, interval=1, what="an IMAP greeting on %s:143" % c.name)
+    except AssertionError as e:
+        raise AssertionError("%s\nlogs:\n%s" % (e, c.logs()[-4000:]))
+
+
 def start_imap_remote(mta, user, password):
     """A second base container serving IMAP on 143 with plain text logins."""
     r = mta(stage="base", hostname="imap.example.net", env={
@@ -369,7 +396,7 @@ def start_imap_remote(mta, user, password):
         "SMTPD_SASL_CLIENTAUTH": "%s:{PLAIN}%s" % (user, password),
         "DOVECOT_DISABLE_PLAINTEXT_AUTH": "no",
     })
-    r.wait_banner(143)
+    wait_imap(r)
     assert imap_login_result(r.ip, 143, user, password) == "OK", "the remote IMAP server refuses its user"
     return r
 
@@ -431,22 +458,24 @@ def test_dovecot_mailboxes_imap_pop3_tls_only(mta):
         "VIRTUAL_TRANSPORT": DOVECOT_TRANSPORT,
         "SMTPD_SASL_CLIENTAUTH": "info@example.com:{PLAIN}%s sales@example.com:{PLAIN}%s" % (pw, pw + "s"),
     })
-    wait_for(lambda: all(not connect_refused(c.ip, p) for p in (143, 993, 110, 995)), timeout=60,
-             what="IMAP/POP3 ports of %s" % c.name)
+    wait_ports(c, (143, 993, 110, 995))
     t = token()
     s_info, s_sales = "imap-info-" + t, "imap-sales-" + t
     # the mailbox user is the address, lower-cased (%Lu)
     assert_sent(send_mail(c.ip, 25, "x@client.test", ["Info@Example.COM"], s_info))
     assert_sent(send_mail(c.ip, 25, "x@client.test", ["sales@example.com"], s_sales))
-    mbox = wait_in_file(c, "/var/mail/info@example.com", s_info)
-    assert mbox.startswith("From "), "default mail location is mbox:/var/mail/%Lu:\n" + mbox[:300]
-
     msgs = wait_for(lambda: (lambda m: m if s_info in subjects_of(m) else None)(
         imap_messages(c.ip, 993, "info@example.com", pw, tls="implicit")),
         timeout=30, what="the message over IMAPS")
     assert subjects_of(msgs) == [s_info], subjects_of(msgs)
     msgs = imap_messages(c.ip, 143, "info@example.com", pw, tls="starttls")
     assert subjects_of(msgs) == [s_info]
+    # default location mbox:/var/mail/%Lu: mbox files under /var/mail/info@example.com
+    p = c.exec(["sh", "-c", 'f=$(grep -rl -- "$1" /var/mail/info@example.com | head -n1) && head -c 5 "$f"',
+                "sh", s_info], check=False)
+    assert p.returncode == 0 and p.stdout.startswith("From "), \
+        "no mbox file with the message under /var/mail/info@example.com:\n" + \
+        c.exec(["find", "/var/mail/"], check=False).stdout[-2000:]
     msgs = pop3_messages(c.ip, 995, "sales@example.com", pw + "s", tls="implicit")
     assert subjects_of(msgs) == [s_sales], subjects_of(msgs)
     msgs = pop3_messages(c.ip, 110, "sales@example.com", pw + "s", tls="starttls")
@@ -477,7 +506,7 @@ def test_dovecot_username_format_plaintext_and_generic_setting(mta):
         "DOVECOT_MAIL_LOCATION": "maildir:/var/mail/%Ln",
         "DOVECOT_LOGIN_GREETING": greeting,
     })
-    wait_for(lambda: not connect_refused(c.ip, 143), timeout=60, what="IMAP on 143")
+    wait_imap(c)
     subject = "ln-" + token()
     assert_sent(send_mail(c.ip, 25, "x@client.test", ["info@example.com"], subject))
     msgs = wait_for(lambda: (lambda m: m if subject in subjects_of(m) else None)(
@@ -491,9 +520,7 @@ def test_dovecot_username_format_plaintext_and_generic_setting(mta):
     assert p.stdout.strip() not in ("", "0"), "no maildir message under /var/mail/info:\n" + \
         c.exec(["ls", "-laR", "/var/mail"], check=False).stdout[-2000:]
     # DOVECOT_LOGIN_GREETING -> login_greeting
-    import socket as _socket
-    with _socket.create_connection((c.ip, 143), timeout=10) as s:
-        banner = s.makefile("rb").readline(4096).decode("utf-8", "replace")
+    banner = imap_greeting(c.ip)
     assert greeting in banner, "IMAP greeting %r lacks %r" % (banner, greeting)
     assert imap_login_result(c.ip, 143, "info", "wrongpw") != "OK"
 
@@ -522,7 +549,7 @@ def test_inbound_tls_own_certificate_and_versions(mta, certs):
         "VIRTUAL_TRANSPORT": DOVECOT_TRANSPORT,
     }, volumes={str(certs): "/certs:ro"})
     c.wait_banner(587)
-    wait_for(lambda: not connect_refused(c.ip, 993), timeout=60, what="IMAPS on 993")
+    wait_ports(c, (993, 995))
     want = file_fingerprint(cert)
     got = served_fingerprints(c)
     assert all(v == want for v in got.values()), "served certificates %r, expected %s" % (got, want)
@@ -573,7 +600,7 @@ def test_acme_certificates_installed_and_reloaded(mta, certs):
         "SYSLOG_LEVEL": "6",
     }, volumes={str(certs): "/acme"})
     c.wait_banner(587)
-    wait_for(lambda: not connect_refused(c.ip, 993), timeout=60, what="IMAPS on 993")
+    wait_ports(c, (993, 995))
 
     # v1 at start, exact main name
     fa = file_fingerprint(a[0])
