@@ -9,7 +9,7 @@ PYTEST  ?= /usr/bin/python3 -m pytest
 
 include src/c.mk
 
-.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check
+.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check fuzz-short
 
 deps:
 	@./scripts/deps.sh
@@ -44,7 +44,7 @@ run: mini
 stop:
 	-docker rm -f $(IMAGE)-demo
 
-test: deps unit lint readme-check images
+test: deps unit fuzz-short lint readme-check images
 	$(PYTEST) -v tests/e2e
 
 e2e: deps
@@ -66,3 +66,7 @@ readme: $(BUILD)/mtactl
 
 readme-check: $(BUILD)/mtactl
 	@./scripts/readme-vars.sh $(BUILD)/mtactl README.md check
+
+# A short fuzzing pass for every target (`make fuzz` runs each for 60 s).
+fuzz-short: deps
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5

@@ -8,7 +8,8 @@ set -eu
 # Debian packages the host needs: Docker and the base-image bootstrap, the C
 # toolchain and unit-test framework, the end-to-end clients and linters.
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
-	python3 python3-pytest python3-dkim swaks openssl shellcheck libssl-dev libjansson-dev"
+	libclang-rt-14-dev python3 python3-pytest python3-dkim swaks openssl shellcheck libssl-dev
+	libjansson-dev"
 
 missing=""
 for p in $packages; do

@@ -36,3 +36,28 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $(MTACTL_SRC) $(wildcard src/*/*.h tests/un
 .PHONY: unit
 unit: $(UNIT_BINS) $(UNIT_ASAN)
 	@set -e; for t in $(UNIT_BINS) $(UNIT_ASAN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+# Fuzz targets (libFuzzer, clang, with ASan/UBSan): one per parser of
+# outside input, each run for FUZZ_SECONDS from its corpus in tests/fuzz/.
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(MTACTL_SRC) $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CSTD) -Wall -Wextra -Werror -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -Isrc -o $@ $< $(MTACTL_SRC) $(MTACTL_LIBS)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		name=$${f##*/}; corpus=tests/fuzz/corpus/$${name#fuzz_}; work=$(BUILD)/fuzz/work-$${name#fuzz_}; \
+		mkdir -p $$work; \
+		echo "== $$name for $(FUZZ_SECONDS) s"; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
+			-print_final_stats=1 $$work $$corpus >$$work.log 2>&1; then \
+			tail -n 40 $$work.log; echo "$$name: FAILED (crash input saved in the working directory)"; exit 1; \
+		fi; \
+		grep -E "^stat::(number_of_executed_units|peak_rss_mb)" $$work.log; \
+	done
