@@ -18,14 +18,6 @@ static void passdbs(const struct settings *s, struct dovecot_files *out)
 			   "  args = scheme=PLAIN username_format=%u " DOVECOT_DIR "/virt-passwd\n}\n");
 		sb_adds(&out->passwd, s->passwd_file.buf);
 	}
-	if (s->sasl_imap) {
-		const char *hp = s->value[V_SMTPD_SASL_IMAPHOST];
-		const char *colon = strchr(hp, ':');
-		int hlen = colon ? (int)(colon - hp) : (int)strlen(hp);
-		const char *port = colon ? colon + 1 : "143";
-		sb_addf(c, "passdb {\n  driver = imap\n  args = host=%.*s port=%s%s\n}\n", hlen, hp, port,
-			!strcmp(port, "993") ? " ssl=imaps" : "");
-	}
 	if (s->sasl_ldap) {
 		sb_adds(c, "passdb {\n  driver = ldap\n  args = " DOVECOT_DIR "/ldap-passdb.conf.ext\n}\n");
 		sb_addf(&out->ldap_passdb,
@@ -51,6 +43,16 @@ static void passdbs(const struct settings *s, struct dovecot_files *out)
 		if (*s->value[V_MYSQL_USER])
 			sb_addf(q, " user=%s password=%s", s->value[V_MYSQL_USER], s->value[V_MYSQL_PASSWORD]);
 		sb_addf(q, "\npassword_query = %s\n", s->value[V_MYSQL_QUERY_PASS]);
+	}
+	/* Last: a remote server that sees failures from this host slows it
+	 * down, so local databases answer first. */
+	if (s->sasl_imap) {
+		const char *hp = s->value[V_SMTPD_SASL_IMAPHOST];
+		const char *colon = strchr(hp, ':');
+		int hlen = colon ? (int)(colon - hp) : (int)strlen(hp);
+		const char *port = colon ? colon + 1 : "143";
+		sb_addf(c, "passdb {\n  driver = imap\n  args = host=%.*s port=%s%s\n}\n", hlen, hp, port,
+			!strcmp(port, "993") ? " ssl=imaps" : "");
 	}
 }
 
@@ -125,6 +127,11 @@ void dovecot_render(const struct settings *s, const struct postfix_host *host,
 			tls->cert, tls->key);
 	else
 		sb_adds(c, "ssl = no\n");
+	/* No growing per-address penalty after failed logins: Postfix gives up
+	 * on an auth reply after a few seconds (454 to everyone), and behind
+	 * NAT or Docker's proxy all clients share one address. The fixed
+	 * auth_failure_delay still slows guessing. */
+	sb_adds(c, "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n");
 	/* Postfix reaches Dovecot through sockets in its own private directory. */
 	sb_adds(c, "service auth {\n"
 		   "  unix_listener /var/spool/postfix/private/auth {\n"

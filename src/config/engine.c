@@ -124,14 +124,20 @@ static bool domain_of(const char *hostname, const char **domain)
  * (when TLS is asked for or Dovecot needs it) a new self-signed one. */
 static void plan_tls(const struct settings *s, bool dovecot, struct tls_setup *tls)
 {
-	static const enum var_id explicit_vars[] = {V_SMTPD_TLS_CERT_FILE, V_SMTPD_TLS_ECCERT_FILE,
-						    V_SMTPD_TLS_DCERT_FILE, V_SMTPD_TLS_CHAIN_FILES};
+	/* Certificate and key variables, in the order Dovecot prefers them;
+	 * a chain file holds the key first, then the certificates. */
+	static const enum var_id explicit_pairs[][2] = {
+		{V_SMTPD_TLS_CERT_FILE, V_SMTPD_TLS_KEY_FILE},
+		{V_SMTPD_TLS_ECCERT_FILE, V_SMTPD_TLS_ECKEY_FILE},
+		{V_SMTPD_TLS_DCERT_FILE, V_SMTPD_TLS_DKEY_FILE},
+		{V_SMTPD_TLS_CHAIN_FILES, V_SMTPD_TLS_CHAIN_FILES},
+	};
 	memset(tls, 0, sizeof *tls);
-	for (size_t i = 0; i < ARRAY_LEN(explicit_vars); i++) {
-		if (*s->value[explicit_vars[i]] && !tls->enabled) {
+	for (size_t i = 0; i < ARRAY_LEN(explicit_pairs) && !tls->enabled; i++) {
+		if (*s->value[explicit_pairs[i][0]]) {
 			tls->enabled = tls->explicit_files = true;
-			tls->cert = s->value[explicit_vars[i]];
-			tls->key = s->value[explicit_vars[i] + (explicit_vars[i] == V_SMTPD_TLS_CHAIN_FILES ? 0 : 1)];
+			tls->cert = s->value[explicit_pairs[i][0]];
+			tls->key = s->value[explicit_pairs[i][1]];
 		}
 	}
 	if (tls->enabled)

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Textbook start: clamd, then amavisd (both daemonize), then Postfix in the
+# foreground. The signature database is whatever /var/lib/clamav holds.
+set -e
+mkdir -p /run/clamav /run/amavis
+chown clamav:clamav /run/clamav
+chown amavis:amavis /run/amavis
+/usr/sbin/clamd
+/usr/sbin/amavisd-new
+/usr/lib/postfix/configure-instance.sh -
+exec /usr/sbin/postfix start-fg
