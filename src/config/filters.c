@@ -58,6 +58,10 @@ static void amavis_render(const struct settings *s, int children, struct strbuf 
 		   "$inet_socket_port = [%d, %d];\n"
 		   "$interface_policy{'%d'} = 'ORIGINATING';\n"
 		   "$policy_bank{'ORIGINATING'} = { originating => 1 };\n"
+		   "# Mail submitted on this host (sendmail, loopback) is ours too: signed.\n"
+		   "# Only loopback: Debian's default adds private ranges, Docker's among them.\n"
+		   "@mynetworks = qw(127.0.0.0/8 [::1]);\n"
+		   "$policy_bank{'MYNETS'} = { originating => 1 };\n"
 		   "$forward_method = 'smtp:[127.0.0.1]:%d';\n"
 		   "$notify_method = 'smtp:[127.0.0.1]:%d';\n"
 		   "$release_method = 'smtp:[127.0.0.1]:%d';\n\n",
@@ -81,6 +85,10 @@ static void amavis_render(const struct settings *s, int children, struct strbuf 
 		   "$final_spam_destiny = %s;\n$final_bad_header_destiny = %s;\n",
 		s->value[V_FINAL_VIRUS_DESTINY], s->value[V_FINAL_BANNED_DESTINY],
 		s->value[V_FINAL_SPAM_DESTINY], s->value[V_FINAL_BAD_HEADER_DESTINY]);
+	if (!strcmp(s->value[V_FINAL_SPAM_DESTINY], "D_BOUNCE"))
+		/* The operator asked for bounces: amavis would otherwise send none
+		 * above its default cutoff of 10 (GTUBE scores 1000). */
+		sb_adds(a, "$sa_dsn_cutoff_level = 9999;\n");
 	sb_addf(a, "$sa_tag_level_deflt = %s;\n$sa_tag2_level_deflt = %s;\n$sa_kill_level_deflt = %s;\n"
 		   "$sa_debug = %s;\n$log_level = %s;\n\n",
 		s->value[V_SA_TAG_LEVEL_DEFLT], s->value[V_SA_TAG2_LEVEL_DEFLT],

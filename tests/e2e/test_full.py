@@ -30,7 +30,7 @@ import time
 import pytest
 
 from dockerlib import wait_for
-from fullpeers import (EICAR, QUARANTINE, amavis_log_for, amavis_ls, assert_accepted,
+from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, amavis_log_for, amavis_ls, assert_accepted,
                        build_message, cat, dkim_record, dkim_sign, dkim_verify, eicar_message,
                        exe_message, fill_clamav_volume, find_by_subject, gen_rsa_key,
                        gtube_message, header_values, health, make_volume, mbox_messages,
@@ -64,7 +64,7 @@ def dns(net, net_gateway, signer_key):
         "spf-fail.test": "v=spf1 ip4:192.0.2.1 -all",
         SIGNER_DOMAIN: "v=spf1 ip4:%s -all" % net_gateway,
         "%s._domainkey.%s" % (SIGNER_SELECTOR, SIGNER_DOMAIN): dkim_record(signer_key),
-    })
+    }, addresses={d: "192.0.2.53" for d in SA_DNS_TEST_DOMAINS})
     try:
         yield p
     finally:
@@ -313,7 +313,7 @@ def test_eicar_default_destiny_discards_quarantines_and_tells_nobody(fleet):
     assert len(q) == 1, "quarantine %s: %r" % (QUARANTINE, quarantine_files(c))
     (text,) = q.values()
     assert re.search(r"(?m)^X-Envelope-To-Blocked: <%s>" % re.escape(INFO), text), text[:1500]
-    assert EICAR[:20] in text or "eicar.com" in text
+    assert "eicar.txt" in text
     # D_DISCARD: the sender (a local mailbox here) is not told
     assert not dsns_mentioning(c, BOB_MBOX, subject), "a DSN reached the sender of a discarded virus"
 
@@ -371,7 +371,7 @@ def _a_dkim(c):
 def test_dkim_key_made_at_first_start_and_published(fleet):
     c = fleet.a.get()
     text = _a_dkim(c)
-    assert re.match(r'default\._domainkey\.example\.com\.\t3600\tTXT\t\( "v=DKIM1; k=rsa; " ', text), text
+    assert re.match(r'default\._domainkey\.example\.com\.\t3600\tTXT\t\(\s*"v=DKIM1; k=rsa; "\s+"p=', text), text
     owner, value = parse_bind_txt(text)
     assert owner == "default._domainkey.example.com."
     assert value.startswith("v=DKIM1; k=rsa; p=MII"), value
@@ -418,7 +418,11 @@ def test_dkim_signs_loopback_submission(fleet, relay):
     try:
         _check_signed(m, records)
     except AssertionError as e:
-        raise AssertionError("%s\namavis verdict: %s" % (e, verdict)) from None
+        pickup = [ln for ln in c.exec(["postconf", "-M"]).stdout.splitlines() if ln.startswith("pickup")]
+        raise AssertionError("%s\namavis verdict (no ORIGINATING, no dkim_new=): %s\npostconf -M: %s\n"
+                             "content_filter: %s" % (e, verdict, pickup,
+                                                     c.exec(["postconf", "-h", "content_filter"]).stdout)
+                             ) from None
 
 
 # --- A: DKIM verification of incoming mail --------------------------------------------------------
@@ -498,7 +502,8 @@ def test_spam_bounce_destiny(fleet):
                  what="a DSN for %s at %s" % (subject, BOB))
     except AssertionError as e:
         raise AssertionError("FINAL_SPAM_DESTINY=D_BOUNCE: no DSN reached the envelope sender (%s).\n"
-                             "amavis verdict: %s\n60-mtactl:\n%s" % (
+                             "amavis verdict: %s\n(NoBounce: amavis suppresses spam DSNs at or above "
+                             "$sa_dsn_cutoff_level, 10 by default; GTUBE scores 1000)\n60-mtactl:\n%s" % (
                                  e, verdict, cat(c, "/etc/amavis/conf.d/60-mtactl"))) from None
 
 
@@ -608,7 +613,7 @@ def test_clamav_daemon_no(fleet):
     subject = "eicar-noclamd-" + token()
     assert_accepted(send_bytes(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO]))
     m = wait_mail(c, INFO_MBOX, subject)
-    assert "eicar.com" in m.as_string()
+    assert "eicar.txt" in m.as_string()
 
 
 def test_default_tag_level_and_generated_1024_bit_key(fleet):
@@ -627,13 +632,16 @@ def test_default_tag_level_and_generated_1024_bit_key(fleet):
 
 def _sa_magic(c, field):
     p = c.exec(["su", "-s", "/bin/sh", "amavis", "-c", "sa-learn --dump magic"], check=False)
-    m = re.search(r"(\d+)\s+non-token data: %s\b" % field, p.stdout)
+    # "0.000          0          3          0  non-token data: nspam": the third column
+    m = re.search(r"(?m)^\s*\S+\s+\d+\s+(\d+)\s+\d+\s+non-token data: %s\s*$" % field, p.stdout)
     return int(m.group(1)) if m else 0
 
 
 def _drop(c, folder, name, text):
-    c.exec(["sh", "-c", 'cat >"$1.tmp" && mv "$1.tmp" "$1"', "sh",
-            "/var/lib/kopano/spamd/%s/%s" % (folder, name)], input=text)
+    """Writes the file under a hidden temporary name first (ignored by the
+    learner), then renames it into place."""
+    d = "/var/lib/kopano/spamd/" + folder
+    c.exec(["sh", "-c", 'cat >"$1/.$2.tmp" && mv "$1/.$2.tmp" "$1/$2"', "sh", d, name], input=text)
 
 
 def _dropped_gone(c, folder, name):
@@ -735,11 +743,26 @@ def test_without_clamav_database_mail_waits_and_is_not_lost(mta, dns):
     r = send_bytes(c.ip, build_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
     assert_accepted(r)
     qid = queue_id(r)
-    # amavis answers 4xx: the message stays deferred in the queue
-    wait_for(lambda: re.search(r"(?m)^%s\*?\s" % qid, queue_listing(c)) and
-             re.search(r"\b4\d\d[ -]", queue_listing(c)), timeout=120, interval=2,
-             what="message %s deferred with a 4xx" % qid)
-    listing = queue_listing(c)
+    # amavis answers 4xx: the message stays deferred in the queue. (While
+    # amavis itself still starts, the deferral reason is "connection refused";
+    # the queue is flushed now and then to see amavis's own answer.)
+    last_flush = [time.monotonic()]
+
+    def deferred_by_amavis():
+        listing = queue_listing(c)
+        if re.search(r"(?m)^%s\s" % qid, listing) and re.search(r"said: 4\d\d ", listing):
+            return listing
+        if time.monotonic() - last_flush[0] > 8:
+            c.exec(["postqueue", "-f"], check=False)
+            last_flush[0] = time.monotonic()
+        return None
+    try:
+        listing = wait_for(deferred_by_amavis, timeout=150, interval=2,
+                           what="message %s deferred with a 4xx from amavis" % qid)
+    except AssertionError as e:
+        raise AssertionError("%s\nqueue:\n%s\nmailbox:\n%s\nlogs:\n%s" % (
+            e, queue_listing(c), cat(c, INFO_MBOX)[-2000:], c.logs()[-4000:])) from None
+    print("\nno database: %s" % " ".join(listing.split()))
     assert qid in listing, listing
     assert not find_by_subject(mbox_messages(c, INFO_MBOX), subject), "delivered unscanned"
     code, text = health(c)
