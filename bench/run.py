@@ -226,7 +226,7 @@ class Lab:
         # The client: smtp-source lives in the mini image. Bounded lifetime.
         self.client = session.name("client")
         docker("run", "-d", "--name", self.client, "--label", session.label, "--network", self.net,
-               "--entrypoint", "sleep", image + ":mini", "7200")
+               "--no-healthcheck", "--entrypoint", "sleep", image + ":mini", "7200")
         self.client_ip = ip_of(self.client, self.net)
         self.clamdb = {}
 
@@ -261,9 +261,22 @@ class Lab:
         return docker("exec", container, "sh", "-c", script, timeout=timeout, check=check)
 
 
-def read_banner(ip, deadline):
-    """Connect and read until a 220 line; retry until deadline. Returns the time."""
+def running(container):
+    p = docker("inspect", "-f", "{{.State.Running}}", container, check=False)
+    return p.stdout.strip() == "true"
+
+
+def read_banner(ip, deadline, container=None):
+    """Connect and read until a 220 line; retry until deadline (or until the
+    container has stopped). Returns the time."""
+    checked = time.monotonic()
     while time.monotonic() < deadline:
+        if container and time.monotonic() - checked > 2:
+            checked = time.monotonic()
+            if not running(container):
+                log("  %s has stopped: %s" % (container, docker(
+                    "logs", "--tail", "5", container, check=False).stderr.strip()[-600:]))
+                return None
         try:
             with socket.create_connection((ip, 25), timeout=0.5) as s:
                 s.settimeout(max(0.1, min(30, deadline - time.monotonic())))
@@ -313,7 +326,7 @@ def bench_startup(lab, systems, reps, settle):
             if sysm.health:
                 th = threading.Thread(target=poll_health, daemon=True)
                 th.start()
-            tb = read_banner(ip, t0 + 180)
+            tb = read_banner(ip, t0 + 180, name)
             if th:
                 th.join(190)
             b = tb - t0 if tb else None
@@ -321,10 +334,10 @@ def bench_startup(lab, systems, reps, settle):
             res[key]["banner_s"].append(b)
             res[key]["healthy_s"].append(h)
             time.sleep(settle)
-            mem = mem_usage_mb(name)
+            mem = mem_usage_mb(name) if running(name) else None
             res[key]["idle_mem_mb"].append(mem)
             log("  %-8s rep %d: banner %s s, healthy %s s, idle %.1f MB" % (
-                key, r + 1, "%.2f" % b if b else "FAILED", "%.2f" % h if h else "-", mem))
+                key, r + 1, "%.2f" % b if b else "FAILED", "%.2f" % h if h else "-", mem or 0))
             docker("rm", "-f", "-v", name, timeout=120)
     for key in res:
         for m in ("banner_s", "healthy_s", "idle_mem_mb"):
@@ -375,7 +388,7 @@ def bench_throughput(lab, systems, reps, ns, sessions=20, size=4096):
     for key, sysm in systems.items():
         name = lab.s.name("tp-" + key)
         ip = lab.start(sysm, name)
-        if read_banner(ip, time.monotonic() + 180) is None:
+        if read_banner(ip, time.monotonic() + 180, name) is None:
             raise BenchError("%s: no 220 banner within 180 s" % key)
         if sysm.health:
             deadline = time.monotonic() + 180
@@ -703,6 +716,17 @@ def main():
             with open(path, "w") as f:
                 json.dump(doc, f, indent=1)
             written.append(path)
+    if "startup" in results or "throughput" in results:
+        path = os.path.join(RESULTS, "memory-%s.json" % stamp)
+        doc = {k: results[k] for k in ("timestamp", "image", "reps", "messages", "machine")}
+        doc["memory_mb"] = {k: {
+            "idle": results.get("startup", {}).get(k, {}).get("idle_mem_mb_median"),
+            "idle_runs": results.get("startup", {}).get(k, {}).get("idle_mem_mb"),
+            "after_load": results.get("throughput", {}).get(k, {}).get("mem_after_mb")}
+            for k in ("stock", "mini", "base", "full", "textbook")}
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=1)
+        written.append(path)
     path = os.path.join(RESULTS, "bench-%s.json" % stamp)
     with open(path, "w") as f:
         json.dump(results, f, indent=1)

@@ -113,8 +113,14 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 {
 	sb_adds(out, "# Written by `mtactl config`; see master(5).\n"
 		     "# service  type       private unpriv  chroot  wakeup  maxproc command\n");
-	for (size_t i = 0; i < ARRAY_LEN(stock); i++)
+	for (size_t i = 0; i < ARRAY_LEN(stock); i++) {
 		service_render(&stock[i], out);
+		/* Mail submitted on this host (sendmail) is outgoing mail of ours:
+		 * amavis's ORIGINATING door signs it. (XFORWARD carries no client
+		 * address for it, so amavis's MYNETS bank would not see it.) */
+		if (host->filters && !strcmp(stock[i].name, "pickup"))
+			sb_addf(out, "  -o content_filter=smtp-amavis:[127.0.0.1]:%d\n", AMAVIS_ORIGINATING_PORT);
+	}
 	if (settings_sasl_active(s)) {
 		submission_render("submission", false, host->filters, out);
 		submission_render("smtps", true, host->filters, out);

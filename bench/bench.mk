@@ -1,0 +1,18 @@
+# Benchmarks of the images against plain Debian baselines: bench/run.py,
+# bench/README.md. Never part of `make test`. Included from the top Makefile
+# (paths are relative to the project root):
+#   include bench/bench.mk
+#   make bench                          5 repetitions, 2000 (filters: 200) messages
+#   make bench BENCH_ARGS="--quick"     500 (filters: 50) messages
+#   make bench BENCH_ARGS="--reps 7 --only throughput,size"
+# BENCH_DEPS are the prerequisites (the images; empty when the fragment is used
+# alone: make -f bench/bench.mk bench BENCH_DEPS=).
+
+IMAGE      ?= mta
+BENCH_DEPS ?= images
+BENCH_ARGS ?=
+
+.PHONY: bench
+
+bench: $(BENCH_DEPS)
+	/usr/bin/python3 bench/run.py --image $(IMAGE) $(BENCH_ARGS)
