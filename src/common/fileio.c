@@ -233,3 +233,41 @@ int copy_tree(const char *from, const char *to)
 	errno = err;
 	return rc;
 }
+
+static int remove_at(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (errno = 0, e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd, e->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			rc = -1;
+			break;
+		}
+		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || remove_at(sub) < 0 || unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
+			rc = -1;
+	}
+	if (rc == 0 && errno)
+		rc = -1;
+	int err = errno;
+	closedir(d);
+	errno = err;
+	return rc;
+}
+
+int remove_tree_contents(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	return remove_at(fd);
+}

@@ -15,6 +15,9 @@ int file_read(const char *path, struct strbuf *out, size_t max);
 /* mkdir -p; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode);
 bool path_exists(const char *path);
+/* Empties a directory (what is in it, recursively); the directory stays.
+ * A missing directory is fine. */
+int remove_tree_contents(const char *dir);
 /* Copies a tree (cp -a semantics for regular files, dirs, symlinks). */
 int copy_tree(const char *from, const char *to);
 

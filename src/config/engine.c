@@ -462,6 +462,14 @@ static int check_every_start_vars(void)
  * have other ids (the old image's MIGRATE_CONFIG fix 1, done always). */
 static void prepare_runtime_dirs(void)
 {
+	/* Run state of the previous start (pid files, sockets) survives in
+	 * the container's /run after a kill; a daemon that finds its old pid
+	 * now taken by another process refuses to start (amavis does). */
+	static const char *const run_dirs[] = {"/run/amavis", "/run/clamav", "/run/dovecot",
+					       "/run/mtactl"};
+	for (size_t i = 0; i < ARRAY_LEN(run_dirs); i++)
+		if (remove_tree_contents(run_dirs[i]) < 0)
+			fatal(EXIT_SYSTEM, "clearing %s", run_dirs[i]);
 	static const struct {
 		const char *path, *user;
 		mode_t mode;

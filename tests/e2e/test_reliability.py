@@ -17,6 +17,7 @@ import time
 import pytest
 
 from dockerlib import DockerError, make_message, wait_for
+from fullpeers import start_dns
 
 MESSAGES = int(os.environ.get("SOAK_MESSAGES", "60"))
 FAULTS = int(os.environ.get("SOAK_FAULTS", "2"))
@@ -138,10 +139,17 @@ def test_nothing_lost_mini(mta, volume, kind):
     run_stream(mta, volume, "mini", kind)
 
 
+@pytest.fixture
+def dns(net, resources):
+    """The test DNS (dnsmasq, no upstream): SPF and SpamAssassin lookups get
+    their answer at once instead of waiting on unreachable resolvers."""
+    peer = start_dns(net)
+    resources.containers.append(peer)
+    return peer
+
+
 @pytest.mark.parametrize("kind", ["kill", "recreate"])
-def test_nothing_lost_full(mta, volume, kind):
+def test_nothing_lost_full(mta, volume, dns, kind):
     # The whole content filter path (amavis + SpamAssassin); virus scanning
     # has its own tests, and a clamd without signatures would hold mail back.
-    # No DNS here: a resolver on 127.0.0.1 that refuses at once makes the
-    # SPF and SpamAssassin lookups fail fast instead of waiting on timeouts.
-    run_stream(mta, volume, "full", kind, {"CLAMAV_DAEMON": "no"}, ["--dns", "127.0.0.1"])
+    run_stream(mta, volume, "full", kind, {"CLAMAV_DAEMON": "no"}, ["--dns", dns.ip])
