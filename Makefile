@@ -9,7 +9,7 @@ PYTEST  ?= /usr/bin/python3 -m pytest
 
 include src/c.mk
 
-.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check fuzz-short
+.PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check fuzz-short soak
 
 deps:
 	@./scripts/deps.sh
@@ -70,3 +70,7 @@ readme-check: $(BUILD)/mtactl
 # A short fuzzing pass for every target (`make fuzz` runs each for 60 s).
 fuzz-short: deps
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+# Long fault runs (make test runs the same tests with 60 messages and 2 faults).
+soak: deps images
+	SOAK_MESSAGES=500 SOAK_FAULTS=10 $(PYTEST) -v -s tests/e2e/test_reliability.py

@@ -30,6 +30,7 @@ demo: demo-compose $(DEMO_DEPS)
 demo-down: demo-compose
 	@IMAGE=$(IMAGE) demo/demo.sh down
 
+# (plain `make`, not $(MAKE): with $(MAKE) even `make -n demo-test` would run it)
 demo-test: demo-compose $(DEMO_DEPS)
-	IMAGE=$(IMAGE) DEMO_MAKE="$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) DEMO_DEPS=" \
+	IMAGE=$(IMAGE) DEMO_MAKE="make --no-print-directory -f $(firstword $(MAKEFILE_LIST)) DEMO_DEPS=" \
 		$(DEMO_PYTEST) -v demo/test_demo.py

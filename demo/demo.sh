@@ -73,7 +73,7 @@ up() {
 
 	demo: $MX (image $IMAGE:full) is up for example.com; users in LDAP: demo/demo, alice/alice
 	  send:        swaks --server 127.0.0.1 --to demo@example.com
-	  read (IMAP): curl -s imap://127.0.0.1/INBOX -u demo:demo -X 'FETCH 1:* (BODY[HEADER.FIELDS (SUBJECT)])'
+	  read (IMAP): curl -s 'imap://127.0.0.1/INBOX;UID=1' -u demo:demo
 	               python3 -c "import imaplib; m=imaplib.IMAP4('127.0.0.1'); m.login('demo','demo'); print(m.select('INBOX'))"
 	  spam (GTUBE, discarded into the quarantine):
 	               swaks --server 127.0.0.1 --to demo@example.com --body 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
