@@ -8,6 +8,8 @@ STAGES  := mini base full
 PYTEST  ?= /usr/bin/python3 -m pytest
 
 include src/c.mk
+include bench/bench.mk
+include demo/demo.mk
 
 .PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check fuzz-short soak
 
@@ -29,29 +31,19 @@ images: base-image
 	done
 	docker tag $(IMAGE):full $(IMAGE):latest
 
-# A demo a person can send mail to at once on 127.0.0.1:25.
-DEMO_ENV := -e MAIL_BOXES="info@example.com abuse@example.com:abuse/ postmaster@example.com" \
-            -e MAIL_ALIASES="root:info@example.com"
-run: mini
-	-@docker rm -f $(IMAGE)-demo >/dev/null 2>&1
-	docker run -d --name $(IMAGE)-demo --hostname mx1.example.com $(DEMO_ENV) \
-		-p 127.0.0.1:25:25 $(IMAGE):mini >/dev/null
-	@echo "demo: $(IMAGE)-demo is starting on 127.0.0.1:25 for example.com"
-	@echo "  send:  swaks --server 127.0.0.1 --to info@example.com"
-	@echo "  read:  docker exec $(IMAGE)-demo cat /var/mail/info@example.com"
-	@echo "  logs:  docker logs -f $(IMAGE)-demo     stop: make stop"
-
-stop:
-	-docker rm -f $(IMAGE)-demo
+# `make run`: the demo (demo/), the full image with LDAP users, SMTP on
+# 127.0.0.1:25 and IMAP on 127.0.0.1:143; `make stop` removes it.
+run: demo
+stop: demo-down
 
 test: deps unit fuzz-short lint readme-check images
-	$(PYTEST) -v tests/e2e
+	$(PYTEST) -v tests/e2e demo/test_demo.py
 
 e2e: deps
 	$(PYTEST) -v tests/e2e
 
 lint: deps
-	shellcheck scripts/*.sh .ci/run
+	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh
 
 clean:
 	rm -rf $(BUILD)

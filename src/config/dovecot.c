@@ -12,8 +12,10 @@
 static void passdbs(const struct settings *s, struct dovecot_files *out)
 {
 	struct strbuf *c = &out->conf;
-	/* Tried in turn until one accepts, as the old image did. */
-	if (s->sasl_file) {
+	/* Tried in turn until one accepts, as the old image did. Dovecot
+	 * needs at least one: without any method the (empty) passwd-file
+	 * stands, so LMTP delivers while nobody can log in yet. */
+	if (dovecot_passwd_file_used(s)) {
 		sb_adds(c, "passdb {\n  driver = passwd-file\n"
 			   "  args = scheme=PLAIN username_format=%u " DOVECOT_DIR "/virt-passwd\n}\n");
 		sb_adds(&out->passwd, s->passwd_file.buf);

@@ -21,6 +21,12 @@ static inline bool dovecot_wanted(const struct settings *s)
 	return settings_sasl_active(s) || s->dovecot_mailboxes;
 }
 
+/* SMTPD_SASL_CLIENTAUTH's passwd-file, also the empty stand-in passdb. */
+static inline bool dovecot_passwd_file_used(const struct settings *s)
+{
+	return s->sasl_file || !settings_sasl_active(s);
+}
+
 /* The DOVECOT_* rule: DOVECOT_FOO_BAR=value sets foo_bar when it is in
  * known (sorted top-level Dovecot setting names); env holds NAME=value
  * strings. Appends "name = value" lines to out; unknown names to unknown. */

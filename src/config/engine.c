@@ -266,6 +266,38 @@ static void log_lines(const char *prefix, const struct strbuf *lines, bool as_wa
 	}
 }
 
+/* A client in mynetworks may relay. Behind NAT or Docker's userland proxy
+ * every client looks local, so say so when mynetworks holds more than
+ * loopback and single hosts. */
+static void warn_wide_mynetworks(const char *mynetworks)
+{
+	char *copy = strdup(mynetworks);
+	if (!copy)
+		fatal(EXIT_SYSTEM, "out of memory");
+	char *save = NULL;
+	for (char *net = strtok_r(copy, " ,\t\n", &save); net; net = strtok_r(NULL, " ,\t\n", &save)) {
+		bool loopback = !strncmp(net, "127.", 4) || !strncmp(net, "[::1]", 5) ||
+				!strncmp(net, "[::ffff:127.", 12);
+		const char *slash = strchr(net, '/');
+		bool host_only = !slash || !strcmp(slash, "/32") || !strcmp(slash, "/128");
+		if (!loopback && !host_only)
+			log_warnx("mynetworks includes %s: every client there may relay mail through "
+				  "this server without authenticating", net);
+	}
+	free(copy);
+}
+
+/* The same on a configured volume (main.cf is old: postconf does not wait). */
+static void warn_wide_mynetworks_configured(void)
+{
+	struct strbuf value;
+	sb_init(&value);
+	char *argv[] = {"postconf", "-h", "mynetworks", NULL};
+	if (proc_run(argv, &value) == 0)
+		warn_wide_mynetworks(value.buf);
+	sb_free(&value);
+}
+
 /* Writes what Dovecot needs; adds it to the services init starts. */
 static void write_dovecot(const struct settings *s, const struct postfix_host *host,
 			  const struct tls_setup *tls, const char *generic, struct strbuf *services)
@@ -273,8 +305,12 @@ static void write_dovecot(const struct settings *s, const struct postfix_host *h
 	if (dovecot_wanted(s)) {
 		struct dovecot_files f;
 		dovecot_render(s, host, tls, generic, &f);
-		if (s->sasl_file)
+		if (dovecot_passwd_file_used(s))
 			write_file_group(DOVECOT_DIR "/virt-passwd", &f.passwd, 0640, "dovecot");
+		if (!settings_sasl_active(s))
+			log_warnx("Dovecot holds the mailboxes but no login method is set "
+				  "(SMTPD_SASL_CLIENTAUTH, LDAP, MySQL or IMAP): mail is delivered, "
+				  "nobody can read it over IMAP/POP3 yet");
 		if (s->sasl_ldap)
 			write_file(DOVECOT_DIR "/ldap-passdb.conf.ext", &f.ldap_passdb, 0600);
 		if (s->sasl_mysql)
@@ -392,6 +428,7 @@ static int configure(bool write)
 		sb_init(&main_cf);
 		sb_init(&master_cf);
 		postfix_main_render(&params, &main_cf);
+		warn_wide_mynetworks(params_get(&params, "mynetworks"));
 		postfix_master_render(&s, &host, &master_cf);
 		for (int i = 0; i < MAP_COUNT; i++)
 			if (maps[i].text.len)
@@ -488,29 +525,6 @@ static void prepare_runtime_dirs(void)
 	}
 }
 
-/* A client in mynetworks may relay. Behind NAT or Docker's userland proxy
- * every client looks local, so say so when the effective mynetworks holds
- * more than loopback and this host's own addresses. */
-static void warn_wide_mynetworks(void)
-{
-	struct strbuf value;
-	sb_init(&value);
-	char *argv[] = {"postconf", "-h", "mynetworks", NULL};
-	if (proc_run(argv, &value) == 0) {
-		char *save = NULL;
-		for (char *net = strtok_r(value.buf, " ,\t\n", &save); net; net = strtok_r(NULL, " ,\t\n", &save)) {
-			bool loopback = !strncmp(net, "127.", 4) || !strncmp(net, "[::1]", 5) ||
-					!strncmp(net, "[::ffff:127.", 12);
-			const char *slash = strchr(net, '/');
-			bool host_only = !slash || !strcmp(slash, "/32") || !strcmp(slash, "/128");
-			if (!loopback && !host_only)
-				log_warnx("mynetworks includes %s: every client there may relay mail through "
-					  "this server without authenticating", net);
-		}
-	}
-	sb_free(&value);
-}
-
 int config_run(void)
 {
 	const char *unlock = getenv("DOCKER_UNLOCK_FILE");
@@ -533,7 +547,7 @@ int config_run(void)
 		if (rc != EXIT_OK)
 			return rc;
 		refresh_acme();
-		warn_wide_mynetworks();
+		warn_wide_mynetworks_configured();
 		log_info("configuration kept from the volume; environment changes are ignored "
 			 "(set FORCE_CONFIG=1 to write it again)");
 		return EXIT_OK;
@@ -541,7 +555,6 @@ int config_run(void)
 	int rc = configure(true);
 	if (rc != EXIT_OK)
 		return rc;
-	warn_wide_mynetworks();
 	if (unlink(unlock) < 0 && errno != ENOENT)
 		fatal(EXIT_SYSTEM, "removing %s", unlock);
 	log_info("configuration written from the environment%s", forced ? " (FORCE_CONFIG)" : "; locking it");

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <regex.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "common/common.h"
@@ -82,6 +83,32 @@ static bool next_token(const char **p, const char *seps, const char **tok, size_
 }
 
 static const char list_seps[] = " \t\r\n";
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first string (a char * at `offset` in each of n items of `size`
+ * bytes) that occurs twice, or NULL: sorted, so lists of 10,000 entries
+ * stay fast (n log n, not n squared). */
+static const char *first_duplicate(const void *items, size_t n, size_t size, size_t offset)
+{
+	if (n < 2)
+		return NULL;
+	char **keys = reallocarray(NULL, n, sizeof *keys);
+	if (!keys)
+		fatal(EXIT_SYSTEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		memcpy(&keys[i], (const char *)items + i * size + offset, sizeof *keys);
+	qsort(keys, n, sizeof *keys, cmp_strp);
+	const char *dup = NULL;
+	for (size_t i = 1; i < n && !dup; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			dup = keys[i];
+	free(keys);
+	return dup;
+}
 
 bool is_domain(const char *s, size_t len)
 {
@@ -239,17 +266,16 @@ bool parse_mailboxes(const char *value, struct mailbox_list *out, struct strbuf 
 		}
 		char *address = xstrndup(tok, alen);
 		lower(address);
-		for (size_t i = 0; i < out->len; i++) {
-			if (!strcmp(out->item[i].address, address)) {
-				sb_addf(why, "each address once, got \"%s\" twice", address);
-				free(address);
-				return false;
-			}
-		}
 		out->item = grow(out->item, &out->cap, out->len, sizeof *out->item);
 		out->item[out->len].address = address;
 		out->item[out->len].path = xstrndup(path, plen);
 		out->len++;
+	}
+	const char *dup = first_duplicate(out->item, out->len, sizeof *out->item,
+					  offsetof(struct mailbox, address));
+	if (dup) {
+		sb_addf(why, "each address once, got \"%s\" twice", dup);
+		return false;
 	}
 	return true;
 }
@@ -304,13 +330,6 @@ bool parse_aliases(const char *value, const char *primary_domain, struct alias_l
 		struct alias a;
 		a.address = qualify(tok, alen, primary_domain);
 		strlist_init(&a.targets);
-		for (size_t i = 0; i < out->len; i++) {
-			if (!strcmp(out->item[i].address, a.address)) {
-				sb_addf(why, "each alias once, got \"%s\" twice", a.address);
-				free(a.address);
-				return false;
-			}
-		}
 		const char *t = colon + 1, *end = tok + len;
 		while (t <= end) {
 			const char *comma = memchr(t, ',', (size_t)(end - t));
@@ -330,6 +349,12 @@ bool parse_aliases(const char *value, const char *primary_domain, struct alias_l
 		}
 		out->item = grow(out->item, &out->cap, out->len, sizeof *out->item);
 		out->item[out->len++] = a;
+	}
+	const char *dup = first_duplicate(out->item, out->len, sizeof *out->item,
+					  offsetof(struct alias, address));
+	if (dup) {
+		sb_addf(why, "each alias once, got \"%s\" twice", dup);
+		return false;
 	}
 	return true;
 }

@@ -194,9 +194,8 @@ bool postfix_generic_params(char *const *env, const struct strlist *known, struc
 			continue; /* validated and applied through the table */
 		if (len > 5 && !strcmp(upper_name + len - 5, "_FILE")) {
 			upper_name[len - 5] = '\0';
-			const struct var_def *secret = var_find(upper_name);
-			if (secret && (secret->flags & VAR_SECRET))
-				continue; /* NAME_FILE of a secret, read by settings_load */
+			if (var_find(upper_name))
+				continue; /* NAME_FILE of a table variable, read by settings_load */
 			upper_name[len - 5] = '_';
 		}
 		const char *key = name;

@@ -105,9 +105,11 @@ static const char *domain_of_hostname(const char *hostname)
 	return dot && dot[1] ? dot + 1 : NULL;
 }
 
-/* The Docker secrets convention: NAME_FILE names a file holding NAME's
- * value (one trailing newline dropped). NULL when NAME_FILE is unset. */
-static char *secret_from_file(const struct var_def *def, env_get_fn *get, void *ctx,
+/* The Docker secrets convention, for every variable: NAME_FILE names a
+ * file holding NAME's value (one trailing newline dropped), for secrets and
+ * for lists too long for the environment (10,000 MAIL_BOXES). NULL when
+ * NAME_FILE is unset. */
+static char *value_from_file(const struct var_def *def, env_get_fn *get, void *ctx,
 			      struct strbuf *errors)
 {
 	char name[80];
@@ -117,7 +119,7 @@ static char *secret_from_file(const struct var_def *def, env_get_fn *get, void *
 		return NULL;
 	struct strbuf text;
 	sb_init(&text);
-	if (path[0] != '/' || file_read(path, &text, 1 << 16) < 0) {
+	if (path[0] != '/' || file_read(path, &text, 16 << 20) < 0) {
 		sb_addf(errors, "%s=\"%.200s\": expected the absolute path of a readable file holding %s\n",
 			name, path, def->name);
 		sb_free(&text);
@@ -265,8 +267,8 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 	for (int i = 0; i < VAR_COUNT; i++) {
 		const struct var_def *def = &var_table[i];
 		const char *v = get(def->name, ctx);
-		if ((def->flags & VAR_SECRET) && (!v || !*v))
-			v = s->from_file[i] = secret_from_file(def, get, ctx, errors);
+		if (!v || !*v)
+			v = s->from_file[i] = value_from_file(def, get, ctx, errors);
 		bool given = v && (*v || (def->flags & VAR_EMPTY_IS_VALUE));
 		s->is_set[i] = given;
 		s->value[i] = given ? v : def->def;

@@ -17,7 +17,7 @@ struct settings {
 	bool is_set[VAR_COUNT];       /* given (non-empty) in the environment */
 	char *hostname;
 	char *mail_domain_default;    /* owned storage behind value[V_MAIL_DOMAIN] */
-	char *from_file[VAR_COUNT];   /* secrets read from NAME_FILE (Docker secrets) */
+	char *from_file[VAR_COUNT];   /* values read from NAME_FILE (Docker secrets) */
 	struct strlist domains;       /* MAIL_DOMAIN, lower-cased, primary first */
 	struct mailbox_list boxes;
 	struct alias_list aliases;

@@ -7,6 +7,7 @@ network; "foreign" domains (foreign.test, client.test) are never looked up
 except through the relay host, which is a sink the test started.
 """
 import re
+import subprocess
 import socket
 import time
 
@@ -699,3 +700,39 @@ def test_bad_input_refused_before_start(run_config_error, certs, case):
         assert any("SMTPD_SASL_CLIENTAUTH" in ln and "base" in ln for ln in lines), out
     if case == "clientauth-nocolon":
         assert len([ln for ln in lines if "SMTPD_SASL_CLIENTAUTH" in ln]) == 1, out
+
+
+def test_open_relay_nmap_and_auth_states(mta, sink):
+    """nmap's smtp-open-relay script against 25, 465 and 587, and relaying
+    per auth state: none relays without authentication; with it, 587/465 do."""
+    relay = sink(mode="smtp", port=25)
+    c = mta(stage="base", env={"MAIL_BOXES": "info@example.com",
+                               "SMTPD_SASL_CLIENTAUTH": "user:{PLAIN}pw",
+                               "RELAYHOST": "[%s]:25" % relay.name,
+                               "SMTP_TLS_SECURITY_LEVEL": "none"})
+    for port in (25, 465, 587):
+        args = ["nmap", "-Pn", "-n", "-p", str(port), "--script", "smtp-open-relay",
+                "--script-args", "smtp-open-relay.domain=example.com,smtp-open-relay.to=someone@foreign.test"]
+        if port == 465:
+            args += ["-sV", "--version-light"]
+        p = subprocess.run(args + [c.ip], capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert "Server is an open relay" not in p.stdout, "port %d:\n%s" % (port, p.stdout)
+        print("nmap smtp-open-relay port %d: %s" % (
+            port, "; ".join(l.strip("|_ ") for l in p.stdout.splitlines() if "relay" in l.lower())))
+    assert relay.messages() == [], "something was relayed during the nmap runs"
+
+
+def test_dovecot_mailboxes_without_login_method(mta):
+    """Dovecot holding the mailboxes with no SASL method still delivers
+    (it needs a passdb; an empty one stands in), and says nobody can log in."""
+    c = mta(stage="base", env={"MAIL_BOXES": "info@example.com",
+                               "VIRTUAL_TRANSPORT": "lmtp:unix:private/transport",
+                               "DOVECOT_MAIL_LOCATION": "maildir:/var/mail/%Lu/"})
+    r = send_mail(c.ip, rcpts=["info@example.com"], subject="no-sasl-lmtp")
+    assert r["delivered"], r
+    wait_for(lambda: "no-sasl-lmtp" in c.exec(
+        ["sh", "-c", "cat /var/mail/info@example.com/new/* 2>/dev/null || true"]).stdout,
+        timeout=60, interval=1, what="delivery through Dovecot LMTP")
+    assert "nobody can read it over IMAP/POP3" in c.logs()
+    assert "healthy" in c.exec(["mtactl", "health"], check=False).stdout

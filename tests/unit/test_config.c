@@ -7,6 +7,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "config/dovecot.h"
 #include "config/envlist.h"
@@ -321,6 +323,50 @@ static void test_incomplete_combinations(void **state)
 	sb_free(&w);
 }
 
+/* NAME_FILE: secrets (Docker secrets) and lists too long for the environment. */
+static void test_values_from_files(void **state)
+{
+	(void)state;
+	char secret[] = "/tmp/mtactl-unit-secret-XXXXXX", boxes[] = "/tmp/mtactl-unit-boxes-XXXXXX";
+	int fd = mkstemp(secret);
+	assert_true(fd >= 0 && write(fd, "relay.example.com u:p w\n", 24) == 24);
+	close(fd);
+	struct strbuf list;
+	sb_init(&list);
+	for (int i = 0; i < 10000; i++)
+		sb_addf(&list, "user%05d@example.com%c", i, i % 10 ? ' ' : '\n');
+	fd = mkstemp(boxes);
+	assert_true(fd >= 0 && write(fd, list.buf, list.len) == (ssize_t)list.len);
+	close(fd);
+	struct fake_env env = {{{"SMTP_RELAY_HOSTAUTH_FILE", secret}, {"MAIL_BOXES_FILE", boxes}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_true(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_string_equal(s.relay.password, "p w");
+	assert_int_equal(s.boxes.len, 10000);
+	settings_free(&s);
+	/* A duplicate deep in a long list is found and named. */
+	fd = open(boxes, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0 && write(fd, " user04711@example.com", 22) == 22);
+	close(fd);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_non_null(strstr(e.buf, "\"user04711@example.com\" twice"));
+	settings_free(&s);
+	/* An unreadable file is named, and its variable. */
+	env.pairs[1][1] = "/nonexistent/boxes";
+	sb_reset(&e);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_non_null(strstr(e.buf, "MAIL_BOXES_FILE=\"/nonexistent/boxes\": expected"));
+	settings_free(&s);
+	unlink(secret);
+	unlink(boxes);
+	sb_free(&list);
+	sb_free(&e);
+	sb_free(&w);
+}
+
 /* The generic rule: upper-case names that are Postfix parameters. */
 static void test_generic_rule(void **state)
 {
@@ -397,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_lmtp_transport_and_no_maps),
 		cmocka_unit_test(test_golden_base),
 		cmocka_unit_test(test_incomplete_combinations),
+		cmocka_unit_test(test_values_from_files),
 		cmocka_unit_test(test_generic_rule),
 		cmocka_unit_test(test_params_override_in_place),
 		cmocka_unit_test(test_markdown_lists_every_variable),
