@@ -7,7 +7,7 @@ FROM ${BASE} AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev make \
       libssl-dev libjansson-dev \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY src/ src/
 RUN make -f src/c.mk BUILD=/build/out mtactl
@@ -19,7 +19,8 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       postfix postfix-lmdb postfix-ldap postfix-mysql libsasl2-modules ca-certificates libjansson4 \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && rm -f /usr/sbin/policy-rc.d
 # Persistence: configuration under /srv/etc, run data under /srv/var; the
@@ -27,7 +28,7 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
 # pristine package configuration stays in /usr/share/mtactl/dist for seeding
 # an empty bind mount.
 RUN set -e; mkdir -p /srv/etc /srv/var /usr/share/mtactl/dist; \
-    for d in /etc/postfix /var/spool/postfix /var/mail; do \
+    for d in /etc/postfix /var/spool/postfix /var/mail /var/lib/postfix; do \
       mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; cp -a "$d" "/usr/share/mtactl/dist$d"; \
       mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
     done; \
@@ -48,11 +49,14 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-ldap dovecot-mysql \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && rm -f /usr/sbin/policy-rc.d
-RUN set -e; d=/etc/dovecot; \
-    cp -a "$d" "/usr/share/mtactl/dist$d"; mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
+RUN set -e; for d in /etc/dovecot /var/lib/dovecot; do \
+      mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; \
+      cp -a "$d" "/usr/share/mtactl/dist$d"; mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
+    done; \
     mkdir -p /srv/etc/ssl/postfix; ln -s /srv/etc/ssl/postfix /etc/ssl/postfix; \
     touch /srv/etc/.docker.unlock
 EXPOSE 465 587 143 993 110 995
@@ -65,7 +69,8 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
       amavisd-new spamassassin razor libmail-dkim-perl libnet-dns-perl libio-socket-ssl-perl \
       clamav clamav-daemon clamav-freshclam postsrsd postfix-policyd-spf-python \
       file unzip bzip2 xz-utils p7zip-full cabextract \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && rm -f /usr/sbin/policy-rc.d
 RUN set -e; \

@@ -46,7 +46,8 @@ debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 || {
 }
 rm -f "$root.log"
 # Slim like the official -slim image: no apt lists, caches, docs or locales.
-rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* \
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+	"$root"/usr/share/doc/* \
 	"$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
 echo "base-image: importing as $name"
 tar -C "$root" -c . | docker import - "$name" >/dev/null

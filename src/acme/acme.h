@@ -11,7 +11,8 @@
 
 #include "common/strbuf.h"
 
-#define ACME_DIR "/etc/ssl/acme"
+/* Not on the volume: taken anew from ACME_FILE at every start. */
+#define ACME_DIR "/run/acme"
 #define ACME_CERT ACME_DIR "/cert.pem"
 #define ACME_KEY ACME_DIR "/key.pem"
 

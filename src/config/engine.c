@@ -35,7 +35,8 @@ extern char **environ;
 /* Everything under /srv (the Dockerfile links the usual paths there);
  * a directory whose package is not in this image has no pristine copy. */
 static const char *const persisted_dirs[] = {
-	"/etc/postfix", "/var/spool/postfix", "/var/mail", "/etc/dovecot", "/etc/ssl/postfix",
+	"/etc/postfix", "/var/spool/postfix", "/var/mail", "/var/lib/postfix", "/etc/dovecot",
+	"/var/lib/dovecot", "/etc/ssl/postfix",
 	"/etc/amavis", "/var/amavis", "/var/lib/amavis", "/var/db/dkim", "/etc/clamav",
 	"/var/lib/clamav", "/etc/spamassassin", "/etc/postsrsd"};
 

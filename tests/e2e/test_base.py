@@ -574,8 +574,8 @@ def wait_served(c, want, what, timeout=60):
     try:
         wait_for(check, timeout=timeout, interval=2, what=what)
     except AssertionError as e:
-        raise AssertionError("%s: served %r, want %s; /etc/ssl/acme/cert.pem %s; logs:\n%s" % (
-            e, got, want, fingerprint(cat(c, "/etc/ssl/acme/cert.pem")) if cat(c, "/etc/ssl/acme/cert.pem")
+        raise AssertionError("%s: served %r, want %s; /run/acme/cert.pem %s; logs:\n%s" % (
+            e, got, want, fingerprint(cat(c, "/run/acme/cert.pem")) if cat(c, "/run/acme/cert.pem")
             else None, c.logs()[-4000:]))
 
 
@@ -603,8 +603,8 @@ def test_acme_certificates_installed_and_reloaded(mta, certs):
 
     # v1 at start, exact main name
     fa = file_fingerprint(a[0])
-    assert fingerprint(cat(c, "/etc/ssl/acme/cert.pem")) == fa
-    assert "PRIVATE KEY" in cat(c, "/etc/ssl/acme/key.pem")
+    assert fingerprint(cat(c, "/run/acme/cert.pem")) == fa
+    assert "PRIVATE KEY" in cat(c, "/run/acme/key.pem")
     wait_served(c, fa, "certificate A (v1, main name) at start")
 
     # v2 replaced by rename, the host name in the SANs
@@ -612,7 +612,7 @@ def test_acme_certificates_installed_and_reloaded(mta, certs):
                                  ("mail.example.org", ["mail.example.org", "mx1.example.com"], *b)]))
     fb = file_fingerprint(b[0])
     wait_served(c, fb, "certificate B (v2, SAN) after os.replace")
-    assert fingerprint(cat(c, "/etc/ssl/acme/cert.pem")) == fb
+    assert fingerprint(cat(c, "/run/acme/cert.pem")) == fb
     assert c.is_running()
 
     # broken JSON: a log line, B stays
