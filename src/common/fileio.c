@@ -11,7 +11,7 @@
 
 #include "common/common.h"
 
-static int write_all(int fd, const char *data, size_t len)
+int fd_write_all(int fd, const char *data, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, data, len);
@@ -65,7 +65,7 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int err = errno;
 		close(fd);
 		unlink(tmp);
@@ -168,7 +168,7 @@ static int copy_file(const char *from, const char *to, const struct stat *st)
 			rc = (int)n;
 			break;
 		}
-		if (write_all(out, buf, (size_t)n) < 0) {
+		if (fd_write_all(out, buf, (size_t)n) < 0) {
 			rc = -1;
 			break;
 		}

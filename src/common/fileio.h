@@ -8,6 +8,8 @@
 
 #include "common/strbuf.h"
 
+/* Writes all of data to fd (retrying short writes and EINTR); 0 or -1. */
+int fd_write_all(int fd, const char *data, size_t len);
 /* Returns 0, or -1 with errno set; the old file is untouched on failure. */
 int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* Appends the whole file to out; -1 with errno if unreadable or over max bytes (EFBIG). */

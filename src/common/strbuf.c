@@ -67,21 +67,26 @@ void sb_addc(struct strbuf *sb, char c)
 	sb_add(sb, &c, 1);
 }
 
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		fatal(EXIT_SYSTEM, "vsnprintf");
+	sb_grow(sb, (size_t)n);
+	if (vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap) != n)
+		fatalx(EXIT_SYSTEM, "vsnprintf changed its mind");
+	sb->len += (size_t)n;
+}
+
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	sb_vaddf(sb, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal(EXIT_SYSTEM, "vsnprintf");
-	sb_grow(sb, (size_t)n);
-	va_start(ap, fmt);
-	int m = vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	if (m != n)
-		fatalx(EXIT_SYSTEM, "vsnprintf changed its mind");
-	sb->len += (size_t)n;
 }
 
 char *sb_detach(struct strbuf *sb)

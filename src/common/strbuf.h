@@ -4,6 +4,7 @@
 #ifndef MTACTL_STRBUF_H
 #define MTACTL_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "common/log.h"
@@ -21,6 +22,7 @@ void sb_add(struct strbuf *sb, const char *data, size_t len);
 void sb_adds(struct strbuf *sb, const char *s);
 void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 /* Hands the buffer to the caller (to free) and leaves sb empty. */
 char *sb_detach(struct strbuf *sb);
 

@@ -39,20 +39,14 @@ void params_set(struct params *p, const char *name, const char *value)
 
 void params_setf(struct params *p, const char *name, const char *fmt, ...)
 {
+	struct strbuf value;
+	sb_init(&value);
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	sb_vaddf(&value, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal(EXIT_SYSTEM, "vsnprintf");
-	char *buf = malloc((size_t)n + 1);
-	if (!buf)
-		fatal(EXIT_SYSTEM, "out of memory");
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	params_set(p, name, buf);
-	free(buf);
+	params_set(p, name, value.buf);
+	sb_free(&value);
 }
 
 const char *params_get(const struct params *p, const char *name)

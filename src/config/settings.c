@@ -165,19 +165,36 @@ static char *derive_pass_filter(const struct settings *s)
 	return sb_detach(&f);
 }
 
+/* Variables that only work together: when the first is set, the second
+ * must be (an LDAP host without a base, a certificate without its key). */
+static const enum var_id requirements[][2] = {
+	{V_LDAP_HOST, V_LDAP_USER_BASE},
+	{V_LDAP_USER_BASE, V_LDAP_HOST},
+	{V_LDAP_QUERY_FILTER_USER, V_LDAP_USER_BASE},
+	{V_LDAP_QUERY_FILTER_ALIAS, V_LDAP_USER_BASE},
+	{V_LDAP_QUERY_ATTRS_PASS, V_LDAP_USER_BASE},
+	{V_LDAP_BIND_DN, V_LDAP_HOST},
+	{V_LDAP_BIND_PW, V_LDAP_BIND_DN},
+	{V_LDAP_QUERY_FILTER_GROUP, V_LDAP_GROUP_BASE},
+	{V_LDAP_QUERY_FILTER_GROUP, V_LDAP_QUERY_FILTER_EXPAND},
+	{V_LDAP_QUERY_FILTER_EXPAND, V_LDAP_QUERY_FILTER_GROUP},
+	{V_LDAP_GROUP_BASE, V_LDAP_QUERY_FILTER_GROUP},
+	{V_MYSQL_HOST, V_MYSQL_DATABASE},
+	{V_MYSQL_DATABASE, V_MYSQL_HOST},
+	{V_MYSQL_QUERY_USER, V_MYSQL_HOST},
+	{V_MYSQL_QUERY_ALIAS, V_MYSQL_HOST},
+	{V_MYSQL_QUERY_PASS, V_MYSQL_HOST},
+	{V_MYSQL_PASSWORD, V_MYSQL_USER},
+	{V_SMTPD_TLS_CERT_FILE, V_SMTPD_TLS_KEY_FILE},
+	{V_SMTPD_TLS_KEY_FILE, V_SMTPD_TLS_CERT_FILE},
+	{V_SMTPD_TLS_DCERT_FILE, V_SMTPD_TLS_DKEY_FILE},
+	{V_SMTPD_TLS_DKEY_FILE, V_SMTPD_TLS_DCERT_FILE},
+	{V_SMTPD_TLS_ECCERT_FILE, V_SMTPD_TLS_ECKEY_FILE},
+	{V_SMTPD_TLS_ECKEY_FILE, V_SMTPD_TLS_ECCERT_FILE},
+};
+
 static void check_ldap(struct settings *s, struct strbuf *errors)
 {
-	require(s, errors, V_LDAP_HOST, V_LDAP_USER_BASE);
-	require(s, errors, V_LDAP_USER_BASE, V_LDAP_HOST);
-	require(s, errors, V_LDAP_QUERY_FILTER_USER, V_LDAP_USER_BASE);
-	require(s, errors, V_LDAP_QUERY_FILTER_ALIAS, V_LDAP_USER_BASE);
-	require(s, errors, V_LDAP_QUERY_ATTRS_PASS, V_LDAP_USER_BASE);
-	require(s, errors, V_LDAP_BIND_DN, V_LDAP_HOST);
-	require(s, errors, V_LDAP_BIND_PW, V_LDAP_BIND_DN);
-	require(s, errors, V_LDAP_QUERY_FILTER_GROUP, V_LDAP_GROUP_BASE);
-	require(s, errors, V_LDAP_QUERY_FILTER_GROUP, V_LDAP_QUERY_FILTER_EXPAND);
-	require(s, errors, V_LDAP_QUERY_FILTER_EXPAND, V_LDAP_QUERY_FILTER_GROUP);
-	require(s, errors, V_LDAP_GROUP_BASE, V_LDAP_QUERY_FILTER_GROUP);
 	if (set(s, V_LDAP_HOST)) {
 		struct strbuf uri;
 		sb_init(&uri);
@@ -190,6 +207,8 @@ static void check_ldap(struct settings *s, struct strbuf *errors)
 		s->ldap_pass_filter = set(s, V_LDAP_QUERY_FILTER_PASS)
 					      ? strdup(s->value[V_LDAP_QUERY_FILTER_PASS])
 					      : derive_pass_filter(s);
+		if (set(s, V_LDAP_QUERY_FILTER_PASS) && !s->ldap_pass_filter)
+			fatal(EXIT_SYSTEM, "out of memory");
 		if (!s->ldap_pass_filter)
 			report(errors, &var_table[V_LDAP_QUERY_ATTRS_PASS], s->value[V_LDAP_QUERY_ATTRS_PASS],
 			       "LDAP_QUERY_FILTER_PASS, or an LDAP_QUERY_FILTER_USER containing (mail=%s) to derive it from");
@@ -197,14 +216,8 @@ static void check_ldap(struct settings *s, struct strbuf *errors)
 	}
 }
 
-static void check_mysql(struct settings *s, struct strbuf *errors)
+static void check_mysql(struct settings *s)
 {
-	require(s, errors, V_MYSQL_HOST, V_MYSQL_DATABASE);
-	require(s, errors, V_MYSQL_DATABASE, V_MYSQL_HOST);
-	require(s, errors, V_MYSQL_QUERY_USER, V_MYSQL_HOST);
-	require(s, errors, V_MYSQL_QUERY_ALIAS, V_MYSQL_HOST);
-	require(s, errors, V_MYSQL_QUERY_PASS, V_MYSQL_HOST);
-	require(s, errors, V_MYSQL_PASSWORD, V_MYSQL_USER);
 	bool db = set(s, V_MYSQL_HOST) && set(s, V_MYSQL_DATABASE);
 	s->mysql_lookup = db && set(s, V_MYSQL_QUERY_USER);
 	s->sasl_mysql = db && set(s, V_MYSQL_QUERY_PASS);
@@ -218,8 +231,6 @@ static void check_tls_files(struct settings *s, struct strbuf *errors)
 		{V_SMTPD_TLS_ECCERT_FILE, V_SMTPD_TLS_ECKEY_FILE},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(pairs); i++) {
-		require(s, errors, pairs[i][0], pairs[i][1]);
-		require(s, errors, pairs[i][1], pairs[i][0]);
 		if (!set(s, pairs[i][0]) || !set(s, pairs[i][1]))
 			continue;
 		struct strbuf why;
@@ -233,8 +244,10 @@ static void check_tls_files(struct settings *s, struct strbuf *errors)
 /* A pass over the values that each alone are fine but together are not. */
 static void check_combinations(struct settings *s, struct strbuf *errors, struct strbuf *warnings)
 {
+	for (size_t i = 0; i < ARRAY_LEN(requirements); i++)
+		require(s, errors, requirements[i][0], requirements[i][1]);
 	check_ldap(s, errors);
-	check_mysql(s, errors);
+	check_mysql(s);
 	check_tls_files(s, errors);
 	s->sasl_imap = set(s, V_SMTPD_SASL_IMAPHOST);
 	s->sasl_file = set(s, V_SMTPD_SASL_CLIENTAUTH);

@@ -14,6 +14,7 @@
 
 #include "common/common.h"
 #include "common/exitcode.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 #define DEFAULT_LEVEL 5
@@ -116,21 +117,6 @@ static int level_from_env(void)
 	return DEFAULT_LEVEL;
 }
 
-static int write_all(const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(STDOUT_FILENO, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int syslog_main(int argc, char **argv)
 {
 	(void)argv;
@@ -162,7 +148,7 @@ int syslog_main(int argc, char **argv)
 			continue;
 		sb_reset(&line);
 		syslog_format(&m, &line);
-		if (write_all(line.buf, line.len) < 0)
+		if (fd_write_all(STDOUT_FILENO, line.buf, line.len) < 0)
 			fatal(EXIT_SYSTEM, "write stdout");
 	}
 }
