@@ -736,3 +736,16 @@ def test_dovecot_mailboxes_without_login_method(mta):
         timeout=60, interval=1, what="delivery through Dovecot LMTP")
     assert "nobody can read it over IMAP/POP3" in c.logs()
     assert "healthy" in c.exec(["mtactl", "health"], check=False).stdout
+
+
+def test_dhparam_utility(mta):
+    """`run update_postfix_dhparam` (the old image's name) makes DH parameters
+    and points Postfix at them; a bad size is refused."""
+    c = mta(stage="base", env={"MAIL_BOXES": "info@example.com", "SMTPD_USE_TLS": "yes"})
+    p = c.exec(["run", "update_postfix_dhparam", "1024"], check=False, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert c.exec(["postconf", "-h", "smtpd_tls_dh1024_param_file"]).stdout.strip() == \
+        "/etc/ssl/postfix/dh1024.pem"
+    assert "BEGIN DH PARAMETERS" in c.exec(["cat", "/etc/ssl/postfix/dh1024.pem"]).stdout
+    bad = c.exec(["mtactl", "dhparam", "12"], check=False)
+    assert bad.returncode == 100 and "1024 to 8192" in bad.stderr
