@@ -302,3 +302,13 @@ bool check_razor(const char *v, struct strbuf *why)
 		sb_adds(why, "user:password (either may be empty, \":\" lets Razor assign both)");
 	return ok;
 }
+
+/* MIGRATE_CONFIG: "all" or fix numbers; the only fix there was (1) is
+ * applied at every start now, so any valid list is accepted. */
+bool check_migrate(const char *v, struct strbuf *why)
+{
+	bool ok = !strcmp(v, "all") || (strspn(v, "0123456789 ,") == strlen(v) && strpbrk(v, "0123456789"));
+	if (!ok)
+		sb_adds(why, "all, or fix numbers such as 1");
+	return ok;
+}

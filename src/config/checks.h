@@ -11,6 +11,7 @@ var_check_fn check_domains, check_mailboxes, check_aliases, check_relay, check_b
 	check_host_port, check_ldap_host, check_dn, check_ldap_filter, check_ldap_attrs,
 	check_one_line, check_clientauth, check_readable_file, check_readable_files,
 	check_dovecot_location, check_ldap_attrs_list, check_destiny, check_score, check_zero_one,
-	check_amavis_log_level, check_dkim_bits, check_dkim_selector, check_dkim_key, check_razor;
+	check_amavis_log_level, check_dkim_bits, check_dkim_selector, check_dkim_key, check_razor,
+	check_migrate;
 
 #endif

@@ -287,6 +287,11 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "SA_TAG_LEVEL_DEFLT", .def = "2.0", .stage = STAGE_FULL, .check = check_score,
 		.doc = "Spam score from which X-Spam-Status headers are added (for MAIL_DOMAIN recipients).",
 	},
+	[V_MIGRATE_CONFIG] = {
+		.name = "MIGRATE_CONFIG", .def = "", .stage = STAGE_MINI, .flags = VAR_EVERY_START,
+		.check = check_migrate,
+		.doc = "The old image's volume fixes (1 or all); fix 1, data ownership, is now done at every start.",
+	},
 };
 
 static int var_cmp(const void *key, const void *elem)
