@@ -28,8 +28,8 @@ static bool always(void)
 
 /* The services the configuration step chose, one "name flags program
  * args..." line each (flags: "-"; "quiet": stdout to /dev/null; "once": a
- * task run at start, not restarted); the
- * text stays for the life of init, the argv point into it. */
+ * task run at start, not restarted). The text stays for the life of init;
+ * the argv point into it. */
 static struct {
 	char text[4096];
 	const char *argv[SERVICES_MAX][16];
