@@ -79,7 +79,8 @@ def test_bad_settings_leave_a_volume_as_it_was(run_config_error, mta, volume):
     before = c.exec(["sh", "-c", "cd /srv/etc && find . -type f ! -name '*.tmp.*' | sort | "
                      "xargs md5sum"]).stdout
     c.stop()
-    for stage, name, value in CASES[::4]:
+    # Every fourth case, less those that are bad only on a smaller image.
+    for stage, name, value in [c for c in CASES[::4] if c[1] != "FINAL_SPAM_DESTINY"]:
         code, out = run_config_error(stage="full", env={"FORCE_CONFIG": "1", name: value,
                                                         "MAIL_BOXES": "other@example.com"},
                                      volumes={vol: "/srv"})
