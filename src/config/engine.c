@@ -398,7 +398,7 @@ static int configure(bool write)
 	struct params generic = {0};
 
 	bool ok = settings_load(&s, env_get_process, NULL, hostname, stage, &errors, &warnings);
-	if (ok && write) {
+	if (ok) { /* the generic rules are checked by --check too */
 		char *postconf[] = {"postconf", "-d", "-H", NULL};
 		read_setting_names(postconf, &postfix_names);
 		ok = postfix_generic_params(environ, &postfix_names, &generic, &errors, &unknown);
