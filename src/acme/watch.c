@@ -18,14 +18,14 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "config/vars.h"
 
 /* Traefik may write several times in a row; act once things settle. */
 #define SETTLE_MS 500
 
 static const char *acme_file(void)
 {
-	const char *f = getenv("ACME_FILE");
-	return f ? f : "/acme/acme.json";
+	return var_env(V_ACME_FILE);
 }
 
 static int update_for_this_host(void)
@@ -40,9 +40,7 @@ static int update_for_this_host(void)
 
 static void after_install(void)
 {
-	const char *hook = getenv("ACME_POSTHOOK");
-	if (!hook)
-		hook = "postfix reload";
+	const char *hook = var_env(V_ACME_POSTHOOK);
 	if (*hook) {
 		char *argv[] = {"/bin/sh", "-c", (char *)hook, NULL};
 		int rc = proc_run(argv, NULL);

@@ -484,9 +484,7 @@ static int configure(bool write)
  * start, before the services read it. */
 static void refresh_acme(void)
 {
-	const char *acme = getenv("ACME_FILE");
-	if (!acme)
-		acme = var_table[V_ACME_FILE].def;
+	const char *acme = var_env(V_ACME_FILE);
 	char hostname[HOST_NAME_MAX + 1];
 	const char *domain;
 	if (!*acme || !path_exists(acme) || gethostname(hostname, sizeof hostname) < 0)
@@ -545,9 +543,7 @@ static void prepare_runtime_dirs(void)
 
 int config_run(void)
 {
-	const char *unlock = getenv("DOCKER_UNLOCK_FILE");
-	if (!unlock || !*unlock)
-		unlock = var_table[V_DOCKER_UNLOCK_FILE].def;
+	const char *unlock = var_env(V_DOCKER_UNLOCK_FILE);
 	const char *force = getenv("FORCE_CONFIG");
 	bool forced = force && *force;
 

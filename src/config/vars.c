@@ -304,6 +304,14 @@ const struct var_def *var_find(const char *name)
 	return bsearch(name, var_table, VAR_COUNT, sizeof var_table[0], var_cmp);
 }
 
+const char *var_env(enum var_id id)
+{
+	const char *v = getenv(var_table[id].name);
+	if (v && (*v || (var_table[id].flags & VAR_EMPTY_IS_VALUE)))
+		return v;
+	return var_table[id].def;
+}
+
 const char *var_stage_name(enum var_stage stage)
 {
 	static const char *const names[] = {

@@ -105,6 +105,10 @@ struct var_def {
 extern const struct var_def var_table[VAR_COUNT];
 
 const struct var_def *var_find(const char *name);
+/* The variable's value in the process environment, else its default (an
+ * empty value counts as unset unless VAR_EMPTY_IS_VALUE); for the
+ * every-start readers outside the configuration step. */
+const char *var_env(enum var_id id);
 const char *var_stage_name(enum var_stage stage);
 
 #endif

@@ -13,6 +13,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "config/engine.h"
+#include "config/vars.h"
 
 static const char *const syslog_argv[] = {"/usr/local/bin/mtactl", "syslog", NULL};
 /* start-fg keeps master in the foreground and runs Postfix's own checks
@@ -71,9 +72,7 @@ static void read_configured(void)
 /* ACME_FILE set and its directory there (a volume shared with Traefik). */
 static bool acme_enabled(void)
 {
-	const char *file = getenv("ACME_FILE");
-	if (!file)
-		file = "/acme/acme.json";
+	const char *file = var_env(V_ACME_FILE);
 	char dir[PATH_MAX];
 	int n = snprintf(dir, sizeof dir, "%s", file);
 	char *slash = strrchr(dir, '/');
@@ -86,9 +85,7 @@ static bool acme_enabled(void)
 /* KOPANO_SPAMD_LIB exists (shared with kopano) on an image with sa-learn. */
 static bool spamd_learn_enabled(void)
 {
-	const char *dir = getenv("KOPANO_SPAMD_LIB");
-	if (!dir)
-		dir = "/var/lib/kopano/spamd";
+	const char *dir = var_env(V_KOPANO_SPAMD_LIB);
 	return *dir && path_exists(dir) && path_exists("/usr/bin/sa-learn");
 }
 

@@ -6,9 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
@@ -20,6 +18,7 @@
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "config/vars.h"
 
 static const char *const kinds[] = {"spam", "ham"};
 
@@ -106,9 +105,7 @@ int spamd_learn_main(int argc, char **argv)
 		log_warnx("usage: mtactl spamd-learn");
 		return EXIT_USAGE;
 	}
-	const char *dir = getenv("KOPANO_SPAMD_LIB");
-	if (!dir || !*dir)
-		dir = "/var/lib/kopano/spamd";
+	const char *dir = var_env(V_KOPANO_SPAMD_LIB);
 	int fd = inotify_init1(IN_CLOEXEC);
 	if (fd < 0)
 		fatal(EXIT_SYSTEM, "inotify_init1");
