@@ -60,7 +60,7 @@ static void filter_params(const struct postfix_host *host, struct params *p)
 {
 	if (!host->filters)
 		return;
-	params_setf(p, "content_filter", "smtp-amavis:[127.0.0.1]:%d", AMAVIS_INPUT_PORT);
+	params_set(p, "content_filter", AMAVIS_INBOUND_FILTER);
 	params_set(p, "receive_override_options", "no_address_mappings");
 	params_set(p, "smtpd_recipient_restrictions",
 		   "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, "

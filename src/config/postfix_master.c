@@ -62,7 +62,7 @@ static void submission_render(const char *name, bool wrapper, bool filters, stru
 		     "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
 		     "  -o smtpd_reject_unlisted_recipient=no\n");
 	if (filters) /* amavis's ORIGINATING door: DKIM-signed */
-		sb_addf(out, "  -o content_filter=smtp-amavis:[127.0.0.1]:%d\n", AMAVIS_ORIGINATING_PORT);
+		sb_adds(out, "  -o content_filter=" AMAVIS_ORIGINATING_FILTER "\n");
 }
 
 /* amavis's two sides (the amavis README's Postfix setup): the client that
@@ -70,15 +70,13 @@ static void submission_render(const char *name, bool wrapper, bool filters, stru
  * loopback and skipping the checks already done before the filter. */
 static void filters_render_master(const struct postfix_host *host, struct strbuf *out)
 {
-	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7d %s\n", "smtp-amavis", "unix", "-", "-", "n", "-",
-		host->filter_children, "smtp");
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7d %s\n", "lmtp-amavis", "unix", "-", "-", "n", "-",
+		host->filter_children, "lmtp");
 	sb_adds(out, "  -o syslog_name=postfix/amavis\n"
-		     "  -o smtp_data_done_timeout=1200\n"
-		     "  -o smtp_send_xforward_command=yes\n"
-		     "  -o disable_dns_lookups=yes\n"
+		     "  -o lmtp_data_done_timeout=1200\n"
+		     "  -o lmtp_send_xforward_command=yes\n"
 		     "  -o max_use=20\n"
-		     "  -o smtp_tls_security_level=none\n"
-		     "  -o smtp_tls_wrappermode=no\n");
+		     "  -o lmtp_tls_security_level=none\n");
 	sb_addf(out, "127.0.0.1:%d inet n - n - - smtpd\n", AMAVIS_REINJECT_PORT);
 	sb_adds(out, "  -o syslog_name=postfix/reinject\n"
 		     "  -o content_filter=\n"
@@ -119,7 +117,7 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 		 * amavis's ORIGINATING door signs it. (XFORWARD carries no client
 		 * address for it, so amavis's MYNETS bank would not see it.) */
 		if (host->filters && !strcmp(stock[i].name, "pickup"))
-			sb_addf(out, "  -o content_filter=smtp-amavis:[127.0.0.1]:%d\n", AMAVIS_ORIGINATING_PORT);
+			sb_adds(out, "  -o content_filter=" AMAVIS_ORIGINATING_FILTER "\n");
 	}
 	if (settings_sasl_active(s)) {
 		submission_render("submission", false, host->filters, out);
