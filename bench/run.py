@@ -113,8 +113,10 @@ def context_digest(path):
 
 
 def ensure_built(tag, context, base):
-    """Build a baseline image when missing or when its directory changed."""
-    digest = context_digest(context)
+    """Build a baseline image when missing or when its directory or its base
+    image changed."""
+    base_id = docker("image", "inspect", "-f", "{{.Id}}", base).stdout.strip()
+    digest = hashlib.sha256((context_digest(context) + base_id).encode()).hexdigest()[:16]
     p = docker("image", "inspect", "-f", '{{index .Config.Labels "mta-bench.context"}}', tag,
                check=False)
     if p.returncode == 0 and p.stdout.strip() == digest:
@@ -674,8 +676,10 @@ def main():
                "session": session.prefix}
     rc = 0
     try:
-        for tag, d in ((STOCK_IMAGE, "stock"), (TEXTBOOK_IMAGE, "textbook"), (DNS_IMAGE, "dns")):
-            ensure_built(tag, os.path.join(HERE, d), args.base)
+        # the textbook stack is the stock baseline plus the filters
+        for tag, d, base in ((STOCK_IMAGE, "stock", args.base), (TEXTBOOK_IMAGE, "textbook", STOCK_IMAGE),
+                             (DNS_IMAGE, "dns", args.base)):
+            ensure_built(tag, os.path.join(HERE, d), base)
         machine = machine_info()
         results["machine"] = machine
         systems = systems_for(args.image)

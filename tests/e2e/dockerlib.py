@@ -296,6 +296,14 @@ def make_message(mail_from, rcpts, subject, body="", size_pad=0, headers=None):
 def send_mail(host, port=25, mail_from="sender@client.test", rcpts=(), subject="test",
               body="", size_pad=0, helo="client.test", timeout=60, use_size=True,
               headers=None):
+    """send_message() with a message made by make_message()."""
+    rcpts = list(rcpts)
+    msg = make_message(mail_from, rcpts, subject, body, size_pad, headers)
+    return send_message(host, msg, mail_from, rcpts, port, helo, timeout, use_size)
+
+
+def send_message(host, msg, mail_from, rcpts, port=25, helo="client.test", timeout=60,
+                 use_size=True):
     """One SMTP transaction that records every reply instead of stopping at the
     first error. Returns a dict:
       banner, ehlo: (code, text)
@@ -309,7 +317,6 @@ def send_mail(host, port=25, mail_from="sender@client.test", rcpts=(), subject="
     SMTPRecipientsRefused / SMTPSenderRefused / SMTPDataError are caught and
     turned into codes."""
     rcpts = list(rcpts)
-    msg = make_message(mail_from, rcpts, subject, body, size_pad, headers)
     res = {"banner": None, "ehlo": None, "mail": None, "rcpt": {}, "data": None,
            "accepted": [], "refused": {}, "delivered": False, "error": None,
            "size": len(msg)}

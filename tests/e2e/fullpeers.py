@@ -21,7 +21,6 @@ import email.utils
 import os
 import re
 import secrets
-import smtplib
 import subprocess
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from basepeers import Peer, ensure_image
 from dockerlib import (IMAGE, LABEL, PEER_IMAGE, Container, DockerError, Sink, docker,
-                       ensure_peer_image, image_exists, unique_name, wait_for)
+                       ensure_peer_image, image_exists, send_message, unique_name, wait_for)
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 DNS_IMAGE = os.environ.get("DNS_IMAGE", "mta-test-dns")
@@ -220,43 +219,6 @@ def exe_message(mail_from, rcpt, subject):
                          attachment=("invoice.exe", exe))
 
 
-def send_bytes(host, msg, mail_from, rcpts, port=25, helo="client.test", timeout=60):
-    """One SMTP transaction with a ready message; returns a dict with the
-    replies: mail, rcpt {addr: (code, text)}, data (or None), error."""
-    res = {"mail": None, "rcpt": {}, "data": None, "error": None}
-    s = smtplib.SMTP(timeout=timeout)
-    try:
-        s.connect(host, port)
-        s.ehlo(helo)
-        res["mail"] = _ct(s.docmd("MAIL FROM:<%s>" % mail_from))
-        if res["mail"][0] != 250:
-            return res
-        ok = False
-        for r in rcpts:
-            res["rcpt"][r] = _ct(s.docmd("RCPT TO:<%s>" % r))
-            ok = ok or res["rcpt"][r][0] == 250
-        if not ok:
-            return res
-        try:
-            res["data"] = _ct(s.data(msg))
-        except smtplib.SMTPDataError as e:
-            res["data"] = _ct((e.smtp_code, e.smtp_error))
-        return res
-    except (smtplib.SMTPException, OSError) as e:
-        res["error"] = repr(e)
-        return res
-    finally:
-        try:
-            s.quit()
-        except (smtplib.SMTPException, OSError):
-            s.close()
-
-
-def _ct(reply):
-    code, text = reply
-    return code, text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-
-
 def assert_accepted(r, what="message"):
     assert r["error"] is None and r["data"] and r["data"][0] == 250, \
         "%s not accepted: %r" % (what, r)
@@ -356,7 +318,7 @@ def wait_ready(c, rcpt="info@example.com", mbox=None, timeout=180):
     t0 = time.monotonic()
     c.wait_banner(25, timeout=min(timeout, 90))
     subject = "ready-probe-" + token()
-    r = send_bytes(c.ip, build_message("probe@client.test", rcpt, subject),
+    r = send_message(c.ip, build_message("probe@client.test", rcpt, subject),
                    "probe@client.test", [rcpt])
     assert_accepted(r, "readiness probe")
     wait_mail(c, mbox or "/var/mail/" + rcpt, subject,

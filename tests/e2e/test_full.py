@@ -29,13 +29,13 @@ import time
 
 import pytest
 
-from dockerlib import wait_for
+from dockerlib import send_message, wait_for
 from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, amavis_log_for, amavis_ls, assert_accepted,
                        build_message, cat, dkim_record, dkim_sign, dkim_verify, eicar_message,
                        exe_message, fill_clamav_volume, find_by_subject, gen_rsa_key,
                        gtube_message, header_values, health, make_volume, mbox_messages,
                        parse_bind_txt, pem_body, public_b64, quarantine_files, quarantined_for,
-                       queue_id, queue_listing, rm_volume, send_bytes, sendmail_in, start_dns,
+                       queue_id, queue_listing, rm_volume, sendmail_in, start_dns,
                        start_full, start_sink, token, unfold, wait_log, wait_mail,
                        wait_queue_empty, wait_ready)
 
@@ -235,7 +235,7 @@ def spam_headers(msg):
 def test_clean_mail_passes_amavis_spamassassin_clamav(fleet):
     c = fleet.a.get()
     subject = "clean-" + token()
-    r = send_bytes(c.ip, build_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
+    r = send_message(c.ip, build_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
     assert_accepted(r)
     verdict = amavis_log_for(c, queue_id=queue_id(r))
     assert "Passed CLEAN" in verdict, verdict
@@ -260,7 +260,7 @@ def test_spf_fail_rejected_at_rcpt_pass_and_exemptions(fleet, net_gateway):
     c = fleet.a.get()
     # a record that excludes the client: 5xx at RCPT
     subject = "spf-fail-" + token()
-    r = send_bytes(c.ip, build_message("mallory@spf-fail.test", INFO, subject),
+    r = send_message(c.ip, build_message("mallory@spf-fail.test", INFO, subject),
                    "mallory@spf-fail.test", [INFO])
     assert r["mail"] and r["mail"][0] == 250, r
     code, text = r["rcpt"][INFO]
@@ -268,7 +268,7 @@ def test_spf_fail_rejected_at_rcpt_pass_and_exemptions(fleet, net_gateway):
     assert "5.7.23" in text or code == 550, (code, text)
     # a record that allows the client: accepted, Received-SPF: Pass
     subject2 = "spf-pass-" + token()
-    r = send_bytes(c.ip, build_message("alice@spf-pass.test", INFO, subject2), "alice@spf-pass.test", [INFO])
+    r = send_message(c.ip, build_message("alice@spf-pass.test", INFO, subject2), "alice@spf-pass.test", [INFO])
     assert_accepted(r)
     m = wait_mail(c, INFO_MBOX, subject2)
     spf = [unfold(v) for v in header_values(m, "Received-SPF")]
@@ -287,7 +287,7 @@ def test_spf_fail_rejected_at_rcpt_pass_and_exemptions(fleet, net_gateway):
 def test_gtube_default_destiny_passes_tagged(fleet):
     c = fleet.a.get()
     subject = "gtube-pass-" + token()
-    r = send_bytes(c.ip, gtube_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
+    r = send_message(c.ip, gtube_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
     assert_accepted(r)
     verdict = amavis_log_for(c, queue_id=queue_id(r))
     assert "Passed SPAM" in verdict, verdict
@@ -302,7 +302,7 @@ def test_gtube_default_destiny_passes_tagged(fleet):
 def test_eicar_default_destiny_discards_quarantines_and_tells_nobody(fleet):
     c = fleet.a.get()
     subject = "eicar-discard-" + token()
-    r = send_bytes(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO])
     assert_accepted(r)       # after-queue filter: the client always sees 250 here
     verdict = amavis_log_for(c, queue_id=queue_id(r))
     assert "Blocked INFECTED" in verdict and "Discarded" in verdict, verdict
@@ -321,7 +321,7 @@ def test_eicar_default_destiny_discards_quarantines_and_tells_nobody(fleet):
 def test_banned_exe_discarded_quarantined_then_released(fleet):
     c = fleet.a.get()
     subject = "banned-" + token()
-    r = send_bytes(c.ip, exe_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, exe_message(BOB, INFO, subject), BOB, [INFO])
     assert_accepted(r)
     verdict = amavis_log_for(c, queue_id=queue_id(r))
     assert "Blocked BANNED" in verdict and "invoice.exe" in verdict, verdict
@@ -343,7 +343,7 @@ def test_banned_exe_discarded_quarantined_then_released(fleet):
 def test_quarantine_listing(fleet):
     c = fleet.a.get()
     subject = "ls-" + token()
-    r = send_bytes(c.ip, exe_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, exe_message(BOB, INFO, subject), BOB, [INFO])
     assert_accepted(r)
     wait_for(lambda: quarantined_for(c, "banned", subject), timeout=60, what="quarantine of " + subject)
     files = quarantine_files(c)
@@ -439,7 +439,7 @@ def test_incoming_dkim_signature_pass_and_fail(fleet, signer_key):
     rec = {"%s._domainkey.%s" % (SIGNER_SELECTOR, SIGNER_DOMAIN): dkim_record(signer_key)}
     assert dkim_verify(good, rec)[0] and not dkim_verify(bad, rec)[0]
     for msg in (good, bad):
-        assert_accepted(send_bytes(c.ip, msg, sender, [INFO]))
+        assert_accepted(send_message(c.ip, msg, sender, [INFO]))
     mg = wait_mail(c, INFO_MBOX, good_s)
     mb = wait_mail(c, INFO_MBOX, bad_s)
     ar_good = [unfold(v) for v in header_values(mg, "Authentication-Results")]
@@ -460,7 +460,7 @@ def test_srs_forward_and_reverse(fleet, relay):
     c = fleet.a.get()
     # forwarded by an alias to a foreign domain: the envelope sender is rewritten
     subject = "srs-fwd-" + token()
-    r = send_bytes(c.ip, build_message("x@sender.test", "fwd@example.com", subject),
+    r = send_message(c.ip, build_message("x@sender.test", "fwd@example.com", subject),
                    "x@sender.test", ["fwd@example.com"])
     assert_accepted(r)
     (m,) = wait_relayed(relay, subject)
@@ -470,13 +470,13 @@ def test_srs_forward_and_reverse(fleet, relay):
         "envelope sender of forwarded mail: %r" % srs
     # a bounce to the SRS address goes back to the original sender
     subject_b = "srs-bounce-" + token()
-    r = send_bytes(c.ip, build_message("", srs, subject_b), "", [srs])
+    r = send_message(c.ip, build_message("", srs, subject_b), "", [srs])
     assert_accepted(r, "null-sender mail to %s" % srs)
     (b,) = wait_relayed(relay, subject_b)
     assert b["rcpt_tos"] == ["x@sender.test"] and b["mail_from"] in ("", "<>"), b
     # a local domain sender keeps its address
     subject_l = "srs-local-" + token()
-    r = send_bytes(c.ip, build_message(BOB, "fwd@example.com", subject_l), BOB, ["fwd@example.com"])
+    r = send_message(c.ip, build_message(BOB, "fwd@example.com", subject_l), BOB, ["fwd@example.com"])
     assert_accepted(r)
     (l,) = wait_relayed(relay, subject_l)
     assert l["mail_from"] == BOB and l["rcpt_tos"] == [FOREIGN], l
@@ -490,7 +490,7 @@ def test_srs_forward_and_reverse(fleet, relay):
 def test_spam_bounce_destiny(fleet):
     c = fleet.b.get()
     subject = "gtube-bounce-" + token()
-    r = send_bytes(c.ip, gtube_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, gtube_message(BOB, INFO, subject), BOB, [INFO])
     assert_accepted(r)
     verdict = amavis_log_for(c, queue_id=queue_id(r))
     assert "Blocked SPAM" in verdict and "Quarantined" in verdict, verdict
@@ -514,7 +514,7 @@ def test_virus_reject_destiny(fleet):
     the sender is told (5xx at DATA or a DSN)."""
     c = fleet.b.get()
     subject = "eicar-reject-" + token()
-    r = send_bytes(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO])
     assert r["error"] is None and r["data"], r
     if r["data"][0] == 250:
         verdict = amavis_log_for(c, queue_id=queue_id(r))
@@ -535,7 +535,7 @@ def test_virus_reject_destiny(fleet):
 def test_banned_bounce_destiny(fleet, relay):
     c = fleet.b.get()
     subject = "banned-bounce-" + token()
-    r = send_bytes(c.ip, exe_message("x@sender.test", INFO, subject), "x@sender.test", [INFO])
+    r = send_message(c.ip, exe_message("x@sender.test", INFO, subject), "x@sender.test", [INFO])
     assert_accepted(r)
     verdict = amavis_log_for(c, queue_id=queue_id(r))
     assert "Blocked BANNED" in verdict and "Bounced" in verdict, verdict
@@ -571,7 +571,7 @@ def test_state_survives_recreation(fleet):
     on the same volume has them unchanged. (Runs last of the B tests.)"""
     c = fleet.b.get()
     subject = "persist-" + token()
-    r = send_bytes(c.ip, exe_message("x@sender.test", INFO, subject), "x@sender.test", [INFO])
+    r = send_message(c.ip, exe_message("x@sender.test", INFO, subject), "x@sender.test", [INFO])
     assert_accepted(r)
     wait_for(lambda: quarantined_for(c, "banned", subject), timeout=60, what="quarantine of " + subject)
     wait_queue_empty(c)
@@ -596,7 +596,7 @@ def test_state_survives_recreation(fleet):
 def test_kill_level_lets_gtube_pass_despite_discard(fleet):
     c = fleet.c.get()
     subject = "gtube-kill2000-" + token()
-    r = send_bytes(c.ip, gtube_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, gtube_message(BOB, INFO, subject), BOB, [INFO])
     assert_accepted(r)
     m = wait_mail(c, INFO_MBOX, subject)
     assert str(m["Subject"]).startswith("***SPAM*** "), m["Subject"]
@@ -611,7 +611,7 @@ def test_clamav_daemon_no(fleet):
     assert code == 0, "mtactl health with CLAMAV_DAEMON=no: %d %s" % (code, text)
     # no virus scanning: the EICAR mail is delivered
     subject = "eicar-noclamd-" + token()
-    assert_accepted(send_bytes(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO]))
+    assert_accepted(send_message(c.ip, eicar_message(BOB, INFO, subject), BOB, [INFO]))
     m = wait_mail(c, INFO_MBOX, subject)
     assert "eicar.txt" in m.as_string()
 
@@ -619,7 +619,7 @@ def test_clamav_daemon_no(fleet):
 def test_default_tag_level_and_generated_1024_bit_key(fleet):
     c = fleet.c.get()
     subject = "clean-deftag-" + token()
-    assert_accepted(send_bytes(c.ip, build_message("alice@spf-pass.test", INFO, subject),
+    assert_accepted(send_message(c.ip, build_message("alice@spf-pass.test", INFO, subject),
                                "alice@spf-pass.test", [INFO]))
     m = wait_mail(c, INFO_MBOX, subject)
     sh = spam_headers(m)
@@ -740,7 +740,7 @@ def test_without_clamav_database_mail_waits_and_is_not_lost(mta, dns):
     c = mta(stage="full", env={"MAIL_BOXES": INFO, "CLAMAV_FRESHCLAM": "no"},
             extra_args=["--dns", dns.ip])
     subject = "nodb-" + token()
-    r = send_bytes(c.ip, build_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
+    r = send_message(c.ip, build_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
     assert_accepted(r)
     qid = queue_id(r)
     # amavis answers 4xx: the message stays deferred in the queue. (While

@@ -8,7 +8,6 @@ notes. SOAK_MESSAGES / SOAK_FAULTS scale it up (`make soak`).
 """
 import os
 import random
-import re
 import secrets
 import smtplib
 import threading
