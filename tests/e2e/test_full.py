@@ -24,6 +24,7 @@ Other tests start their own server: offline (no network at all), no ClamAV
 database, bad configuration.
 """
 import hashlib
+import os
 import re
 import time
 
@@ -254,6 +255,26 @@ def test_clean_mail_passes_amavis_spamassassin_clamav(fleet):
     assert re.search(r"\(amavis, unix socket\)\s+with LMTP", received), received
     spf = [unfold(v) for v in header_values(m, "Received-SPF")]
     assert spf and spf[0].startswith("Pass"), "Received-SPF: %r" % spf
+
+
+def test_large_message_to_two_mailboxes_passes_intact(fleet):
+    """A message near the default MESSAGE_SIZE_LIMIT (10,240,000) with a binary
+    attachment, to two local mailboxes in one transaction, passes amavis's LMTP
+    door and arrives byte for byte in both."""
+    c = fleet.a.get()
+    subject = "large-" + token()
+    blob = os.urandom(7 * 1024 * 1024)  # 9.8 MB as base64
+    msg = build_message("alice@spf-pass.test", INFO, subject, body="The report is attached.\n",
+                        attachment=("report.dat", blob))
+    assert 9_000_000 < len(msg) < 10_240_000, len(msg)
+    r = send_message(c.ip, msg, "alice@spf-pass.test", [INFO, BOB], timeout=180)
+    assert_accepted(r, "a message of %d bytes" % len(msg))
+    assert "Passed CLEAN" in amavis_log_for(c, queue_id=queue_id(r)), queue_id(r)
+    for mbox in (INFO_MBOX, BOB_MBOX):
+        m = wait_mail(c, mbox, subject, timeout=120)
+        got = [p.get_payload(decode=True) for p in m.walk() if p.get_filename() == "report.dat"]
+        assert got and hashlib.sha256(got[0]).digest() == hashlib.sha256(blob).digest(), \
+            "%s: the attachment changed on the way (%d parts named report.dat)" % (mbox, len(got))
 
 
 def test_spf_fail_rejected_at_rcpt_pass_and_exemptions(fleet, net_gateway):
