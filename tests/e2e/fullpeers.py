@@ -319,7 +319,7 @@ def wait_ready(c, rcpt="info@example.com", mbox=None, timeout=180):
     c.wait_banner(25, timeout=min(timeout, 90))
     subject = "ready-probe-" + token()
     r = send_message(c.ip, build_message("probe@client.test", rcpt, subject),
-                   "probe@client.test", [rcpt])
+                     "probe@client.test", [rcpt])
     assert_accepted(r, "readiness probe")
     wait_mail(c, mbox or "/var/mail/" + rcpt, subject,
               timeout=max(30, timeout - (time.monotonic() - t0)))

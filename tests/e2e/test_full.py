@@ -282,7 +282,7 @@ def test_spf_fail_rejected_at_rcpt_pass_and_exemptions(fleet, net_gateway):
     # a record that excludes the client: 5xx at RCPT
     subject = "spf-fail-" + token()
     r = send_message(c.ip, build_message("mallory@spf-fail.test", INFO, subject),
-                   "mallory@spf-fail.test", [INFO])
+                     "mallory@spf-fail.test", [INFO])
     assert r["mail"] and r["mail"][0] == 250, r
     code, text = r["rcpt"][INFO]
     assert 500 <= code < 600 and "SPF" in text, "RCPT from an SPF-failing sender: %s %s" % (code, text)
@@ -482,7 +482,7 @@ def test_srs_forward_and_reverse(fleet, relay):
     # forwarded by an alias to a foreign domain: the envelope sender is rewritten
     subject = "srs-fwd-" + token()
     r = send_message(c.ip, build_message("x@sender.test", "fwd@example.com", subject),
-                   "x@sender.test", ["fwd@example.com"])
+                     "x@sender.test", ["fwd@example.com"])
     assert_accepted(r)
     (m,) = wait_relayed(relay, subject)
     assert m["rcpt_tos"] == [FOREIGN], m
