@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "config/filters.h"
 #include "init/service.h"
 #include "init/services.h"
 
@@ -93,27 +95,44 @@ static bool read_line(int fd, char *buf, size_t size)
 	return true;
 }
 
-static bool smtp_banner_ok(struct strbuf *why)
+/* Connects to a mail service, reads its 220 greeting within the deadline
+ * and says QUIT; appends the reason to why when it does not answer. */
+static bool greeting_ok(const char *what, const struct sockaddr *sa, socklen_t len,
+			struct strbuf *why)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		sb_addf(why, "socket: %s\n", strerror(errno));
 		return false;
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SMTP_PORT)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	char line[512] = "";
-	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	bool ok = connect(fd, sa, len) == 0;
 	if (!ok)
-		sb_addf(why, "port %d: %s\n", SMTP_PORT, strerror(errno));
+		sb_addf(why, "%s: %s\n", what, strerror(errno));
 	else if (!(ok = read_line(fd, line, sizeof line) && !strncmp(line, "220", 3)))
-		sb_addf(why, "port %d: no 220 banner (got \"%.60s\")\n", SMTP_PORT, line);
+		sb_addf(why, "%s: no 220 greeting (got \"%.60s\")\n", what, line);
 	else {
 		ssize_t w = write(fd, "QUIT\r\n", 6);
-		(void)w; /* the banner was all the probe needed */
+		(void)w; /* the greeting was all the probe needed */
 	}
 	close(fd);
 	return ok;
+}
+
+static bool smtp_banner_ok(struct strbuf *why)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SMTP_PORT)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return greeting_ok("port 25", (struct sockaddr *)&sa, sizeof sa, why);
+}
+
+/* A live amavis process is not enough: mail waits in the queue when its
+ * children no longer answer (hung on a scanner, out of memory). */
+static bool amavis_greeting_ok(struct strbuf *why)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", AMAVIS_INBOUND_SOCKET);
+	return greeting_ok("amavis " AMAVIS_INBOUND_SOCKET, (struct sockaddr *)&sa, sizeof sa, why);
 }
 
 int health_main(int argc, char **argv)
@@ -138,6 +157,8 @@ int health_main(int argc, char **argv)
 	if (strstr(status.buf, "\nclamd ") && !clamav_database_present("/var/lib/clamav"))
 		sb_adds(&why, "clamav: no signature database in /var/lib/clamav yet; mail waits in the queue\n");
 	ok = smtp_banner_ok(&why) && ok;
+	if (strstr(status.buf, "\namavis ") || !strncmp(status.buf, "amavis ", 7))
+		ok = amavis_greeting_ok(&why) && ok;
 	if (ok)
 		printf("healthy\n");
 	else

@@ -1,5 +1,6 @@
 /* `mtactl health`: the HEALTHCHECK probe. Healthy when every service init
- * started is up with a live process and Postfix answers 220 on port 25. */
+ * started is up with a live process, Postfix answers 220 on port 25 and,
+ * in the full image, amavis answers 220 on its LMTP socket. */
 #ifndef MTACTL_HEALTH_HEALTH_H
 #define MTACTL_HEALTH_HEALTH_H
 

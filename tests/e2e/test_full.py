@@ -624,6 +624,21 @@ def test_kill_level_lets_gtube_pass_despite_discard(fleet):
     assert unfold(m["X-Spam-Flag"] or "") == "YES", spam_headers(m)
 
 
+def test_health_reports_amavis_that_does_not_answer(fleet):
+    """amavis's processes alive but not answering (stopped here) is
+    unhealthy: mail would only wait in the queue."""
+    c = fleet.a.get()
+    code, text = health(c)
+    assert code == 0, text
+    c.exec(["pkill", "-STOP", "-f", "amavisd"])
+    try:
+        code, text = health(c)
+        assert code != 0 and "amavis /run/amavis/inbound.sock: no 220 greeting" in text, (code, text)
+    finally:
+        c.exec(["pkill", "-CONT", "-f", "amavisd"])
+    wait_for(lambda: health(c)[0] == 0, timeout=60, interval=2, what="healthy again")
+
+
 def test_clamav_daemon_no(fleet):
     c = fleet.c.get()
     procs = c.exec(["ps", "-eo", "comm="]).stdout.split()
