@@ -185,6 +185,18 @@ static int copy_file(const char *from, const char *to, const struct stat *st)
 	return rc;
 }
 
+/* Ends a readdir loop (errno cleared before each readdir): a readdir error
+ * fails it too; closes d and keeps errno for the caller. */
+static int end_readdir(DIR *d, int rc)
+{
+	if (rc == 0 && errno)
+		rc = -1;
+	int err = errno;
+	closedir(d);
+	errno = err;
+	return rc;
+}
+
 int copy_tree(const char *from, const char *to)
 {
 	struct stat st;
@@ -226,12 +238,7 @@ int copy_tree(const char *from, const char *to)
 			continue; /* never overwrite what an operator put there */
 		rc = copy_tree(a, b);
 	}
-	if (rc == 0 && errno)
-		rc = -1;
-	int err = errno;
-	closedir(d);
-	errno = err;
-	return rc;
+	return end_readdir(d, rc);
 }
 
 static int remove_at(int dirfd)
@@ -256,12 +263,7 @@ static int remove_at(int dirfd)
 		if (sub < 0 || remove_at(sub) < 0 || unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
 			rc = -1;
 	}
-	if (rc == 0 && errno)
-		rc = -1;
-	int err = errno;
-	closedir(d);
-	errno = err;
-	return rc;
+	return end_readdir(d, rc);
 }
 
 int remove_tree_contents(const char *dir)

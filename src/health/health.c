@@ -135,6 +135,19 @@ static bool amavis_greeting_ok(struct strbuf *why)
 	return greeting_ok("amavis " AMAVIS_INBOUND_SOCKET, (struct sockaddr *)&sa, sizeof sa, why);
 }
 
+/* Does the status file ("name state pid" lines) list this service? */
+static bool status_lists(const char *status, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *line = status; line;) {
+		if (!strncmp(line, name, len) && line[len] == ' ')
+			return true;
+		const char *nl = strchr(line, '\n');
+		line = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
 int health_main(int argc, char **argv)
 {
 	(void)argv;
@@ -154,10 +167,10 @@ int health_main(int argc, char **argv)
 	} else {
 		ok = health_services_ok(status.buf, &why);
 	}
-	if (strstr(status.buf, "\nclamd ") && !clamav_database_present("/var/lib/clamav"))
+	if (status_lists(status.buf, "clamd") && !clamav_database_present("/var/lib/clamav"))
 		sb_adds(&why, "clamav: no signature database in /var/lib/clamav yet; mail waits in the queue\n");
 	ok = smtp_banner_ok(&why) && ok;
-	if (strstr(status.buf, "\namavis ") || !strncmp(status.buf, "amavis ", 7))
+	if (status_lists(status.buf, "amavis"))
 		ok = amavis_greeting_ok(&why) && ok;
 	if (ok)
 		printf("healthy\n");
