@@ -12,6 +12,7 @@
 #include "health/health.h"
 #include "init/init.h"
 #include "quarantine/quarantine.h"
+#include "queue/filter_watch.h"
 #include "spamd/learn.h"
 #include "syslog/syslog.h"
 #include "tls/tls.h"
@@ -29,6 +30,7 @@ static const struct subcommand subcommands[] = {
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
 	{"dkim", dkim_main, "print the DKIM DNS record (txt) or make a new key (genkey)"},
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
+	{"filter-watch", filter_watch_main, "deliver mail deferred while the content filter was down once it answers"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
 	{"quarantine", quarantine_main, "ls: list the quarantine (release with amavisd-release FILE)"},

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -23,6 +24,11 @@ static void child_reset_signals(void)
 }
 
 int proc_run(char *const argv[], struct strbuf *out)
+{
+	return proc_run_until(argv, out, -1);
+}
+
+int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms)
 {
 	int pipefd[2] = {-1, -1};
 	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
@@ -47,10 +53,26 @@ int proc_run(char *const argv[], struct strbuf *out)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
+	bool expired = false;
 	if (out) {
 		close(pipefd[1]);
 		char buf[8192];
 		for (;;) {
+			int wait = -1;
+			if (deadline_ms >= 0) {
+				int64_t left = deadline_ms - now_ms();
+				wait = left > 0 ? (int)(left > 60000 ? 60000 : left) : 0;
+			}
+			struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
+			int r = poll(&p, 1, wait);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0 && deadline_ms >= 0 && now_ms() >= deadline_ms) {
+				expired = true;
+				break;
+			}
+			if (r <= 0)
+				continue;
 			ssize_t n = read(pipefd[0], buf, sizeof buf);
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -60,7 +82,15 @@ int proc_run(char *const argv[], struct strbuf *out)
 		}
 		close(pipefd[0]);
 	}
+	if (expired) {
+		kill(pid, SIGKILL);
+		deadline_ms = now_ms() + 1000;
+	}
 	int status;
+	if (deadline_ms >= 0) {
+		int rc = proc_wait_until(pid, deadline_ms);
+		return expired ? -1 : rc;
+	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -1;

@@ -12,6 +12,9 @@
  * is not NULL, else inherited; stdin is /dev/null. Returns the exit status
  * (0-255), 128+signal if killed, or -1 with errno if it could not start. */
 int proc_run(char *const argv[], struct strbuf *out);
+/* proc_run with a deadline (now_ms() time; -1 for none): a child still
+ * running then is killed and -1 returned. */
+int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms);
 
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);

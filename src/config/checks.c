@@ -76,6 +76,57 @@ bool check_tls_level(const char *v, struct strbuf *why)
 	return one_of(v, levels, ARRAY_LEN(levels), why);
 }
 
+/* resolv.conf(5) options as RES_OPTIONS takes them: glibc ignores a word
+ * it does not know, so a typo would silently keep the unbounded defaults. */
+bool check_resolver_options(const char *v, struct strbuf *why)
+{
+	static const struct {
+		const char *name;
+		unsigned long max; /* 0: a flag without a value */
+	} options[] = {
+		{"attempts", 5}, {"debug", 0}, {"edns0", 0}, {"inet6", 0}, {"ndots", 15},
+		{"no-aaaa", 0}, {"no-check-names", 0}, {"no-reload", 0}, {"no-tld-query", 0},
+		{"rotate", 0}, {"single-request", 0}, {"single-request-reopen", 0},
+		{"timeout", 30}, {"trust-ad", 0}, {"use-vc", 0},
+	};
+	char word[64];
+	bool any = false;
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, " \t");
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		any = true;
+		bool ok = len < sizeof word;
+		if (ok) {
+			memcpy(word, p, len);
+			word[len] = '\0';
+			char *colon = strchr(word, ':');
+			if (colon)
+				*colon = '\0';
+			ok = false;
+			for (size_t i = 0; i < ARRAY_LEN(options) && !ok; i++) {
+				if (strcmp(word, options[i].name) != 0)
+					continue;
+				unsigned long n;
+				ok = options[i].max ? colon && is_uint(colon + 1, options[i].max, &n) && n > 0
+						    : !colon;
+			}
+		}
+		if (!ok) {
+			sb_addf(why, "resolver options such as \"timeout:1 attempts:2\" (timeout:1-30, "
+				     "attempts:1-5, ndots:1-15, or a resolv.conf(5) flag), got \"%.*s\"",
+				(int)(len > 60 ? 60 : len), p);
+			return false;
+		}
+		p += len;
+	}
+	if (!any)
+		sb_adds(why, "at least one resolver option such as timeout:1");
+	return any;
+}
+
 bool check_yes_no(const char *v, struct strbuf *why)
 {
 	static const char *const yn[] = {"yes", "no"};

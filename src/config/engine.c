@@ -367,6 +367,7 @@ static void write_filters(const struct settings *s, const struct postfix_host *h
 	write_file(SPAMASSASSIN_CONF, &f.spamassassin, 0644);
 	write_file(CLAMD_CONF, &f.clamd, 0644);
 	write_file(FRESHCLAM_CONF, &f.freshclam, 0644);
+	write_file(POLICYD_SPF_CONF, &f.policyd_spf, 0644);
 	filter_files_free(&f);
 	struct strbuf given, why;
 	sb_init(&given);
@@ -436,7 +437,7 @@ static int configure(bool write)
 		struct tls_setup tls;
 		plan_tls(&s, stage >= STAGE_BASE && dovecot_wanted(&s), &tls);
 		struct postfix_map maps[MAP_COUNT];
-		postfix_maps_render(&s, maps);
+		postfix_maps_render(&s, &host, maps);
 		struct params params = {0};
 		postfix_main_params(&s, &host, maps, &tls, &params);
 		for (size_t i = 0; i < generic.len; i++)

@@ -10,7 +10,10 @@
 #define SPAMASSASSIN_CONF "/etc/spamassassin/60-mtactl.cf"
 #define CLAMD_CONF "/etc/clamav/clamd.conf"
 #define FRESHCLAM_CONF "/etc/clamav/freshclam.conf"
+#define POLICYD_SPF_CONF "/etc/postfix/policyd-spf.conf"
 #define POSTSRSD_SECRET "/etc/postsrsd/postsrsd.secret"
+#define CLAMD_SOCKET "/run/clamav/clamd.ctl"
+#define CLAMAV_DB_DIR "/var/lib/clamav"
 #define QUARANTINE_DIR "/var/amavis/quarantine"
 /* Postfix hands mail to amavis by LMTP over UNIX sockets: over loopback TCP
  * each 4 KB message waited 40 ms for a delayed ACK (Nagle), a quarter of
@@ -22,9 +25,11 @@
 #define AMAVIS_REINJECT_PORT 10025
 #define SRS_FORWARD_PORT 10001
 #define SRS_REVERSE_PORT 10002
+/* Forwarded mail passes this loopback listener, whose cleanup asks PostSRSd. */
+#define SRS_LOOP_PORT 10027
 
 struct filter_files {
-	struct strbuf amavis, spamassassin, clamd, freshclam;
+	struct strbuf amavis, spamassassin, clamd, freshclam, policyd_spf;
 };
 
 /* amavis children and Postfix's lmtp-amavis maxproc, sized to the cores. */

@@ -44,10 +44,12 @@ enum postfix_map_id {
 	MAP_ALIASES, MAP_LDAP_ALIASES, MAP_LDAP_GROUPS, MAP_LDAP_EXPAND,
 	MAP_MYSQL_ALIASES, MAP_REGEX_ALIASES,                     /* virtual_alias_maps */
 	MAP_RELAY_PASSWORDS,
+	MAP_SRS_SENDERS,                                          /* sender_dependent_default_transport_maps */
 	MAP_COUNT
 };
 
-void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_COUNT]);
+void postfix_maps_render(const struct settings *s, const struct postfix_host *host,
+			 struct postfix_map maps[MAP_COUNT]);
 void postfix_maps_free(struct postfix_map maps[MAP_COUNT]);
 
 /* The parameters this image sets, before the generic rule. */

@@ -55,8 +55,12 @@ static void sasl_params(const struct settings *s, struct params *p)
 
 /* The full image: every message passes amavis (virtual aliases expand
  * after it, on re-injection, so amavis sees the original recipients); SPF
- * is checked for mail from outside; PostSRSd rewrites forwarded senders. */
-static void filter_params(const struct postfix_host *host, struct params *p)
+ * is checked for mail from outside. PostSRSd rewrites the sender only of
+ * mail forwarded to another host (the srs-senders table routes it through
+ * the srs-forward loop); mail delivered here keeps its sender. Bounces to
+ * an SRS0 address are turned back into the original sender on any pass. */
+static void filter_params(const struct postfix_host *host, const struct postfix_map maps[MAP_COUNT],
+			  struct params *p)
 {
 	if (!host->filters)
 		return;
@@ -66,8 +70,11 @@ static void filter_params(const struct postfix_host *host, struct params *p)
 		   "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, "
 		   "check_policy_service unix:private/policyd-spf");
 	params_set(p, "policyd-spf_time_limit", "3600");
-	params_setf(p, "sender_canonical_maps", "tcp:127.0.0.1:%d", SRS_FORWARD_PORT);
-	params_set(p, "sender_canonical_classes", "envelope_sender");
+	struct strbuf ref;
+	sb_init(&ref);
+	map_ref(&ref, &maps[MAP_SRS_SENDERS]);
+	params_set(p, "sender_dependent_default_transport_maps", ref.buf);
+	sb_free(&ref);
 	params_setf(p, "recipient_canonical_maps", "tcp:127.0.0.1:%d", SRS_REVERSE_PORT);
 	params_set(p, "recipient_canonical_classes", "envelope_recipient, header_recipient");
 }
@@ -83,6 +90,9 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	params_set(p, "mynetworks", host->ipv6 ? default_mynetworks : "127.0.0.0/8");
 	params_set(p, "inet_interfaces", "all");
 	params_set(p, "inet_protocols", host->ipv6 ? "all" : "ipv4");
+	/* Postfix's default list plus the resolver time-outs init sets. */
+	params_set(p, "import_environment", "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY "
+					    "LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME RES_OPTIONS");
 	params_set(p, "biff", "no");
 	params_set(p, "append_dot_mydomain", "no");
 	params_set(p, "readme_directory", "no");
@@ -111,7 +121,7 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	sb_free(&list);
 	tls_params(tls, p);
 	sasl_params(s, p);
-	filter_params(host, p);
+	filter_params(host, maps, p);
 
 	if (!*s->value[V_VIRTUAL_TRANSPORT]) {
 		/* Postfix's virtual(8) delivers as the postfix user under /var/mail. */

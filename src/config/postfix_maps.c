@@ -3,6 +3,7 @@
 #include "config/postfix.h"
 
 #include "common/common.h"
+#include "config/filters.h"
 
 static void map_init(struct postfix_map *m, const char *name, const char *type, unsigned mode)
 {
@@ -13,7 +14,28 @@ static void map_init(struct postfix_map *m, const char *name, const char *type, 
 	sb_init(&m->text);
 }
 
-void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_COUNT])
+/* The full image: mail from a sender outside our domains that leaves for
+ * another host (an alias forwarding it) is routed through PostSRSd's
+ * loop first (master.cf: srs-forward, 127.0.0.1:SRS_LOOP_PORT); after it
+ * the sender is SRS0=...@primary, one of ours, and takes the default
+ * transport. Local deliveries and bounces (<>) keep their sender. */
+static void srs_senders_render(const struct settings *s, struct strbuf *out)
+{
+	sb_adds(out, "# Written by `mtactl config`: senders whose forwarded mail gets an SRS address.\n"
+		     "if !/^<>$/\n!/@(");
+	for (size_t i = 0; i < s->domains.len; i++) {
+		sb_adds(out, i ? "|" : "");
+		for (const char *c = s->domains.item[i]; *c; c++) {
+			if (*c == '.')
+				sb_addc(out, '\\');
+			sb_addc(out, *c);
+		}
+	}
+	sb_addf(out, ")$/ srs-forward:[127.0.0.1]:%d\nendif\n", SRS_LOOP_PORT);
+}
+
+void postfix_maps_render(const struct settings *s, const struct postfix_host *host,
+			 struct postfix_map maps[MAP_COUNT])
 {
 	map_init(&maps[MAP_USERS], "virt-users", "lmdb", 0644);
 	map_init(&maps[MAP_ALIASES], "virt-aliases", "lmdb", 0644);
@@ -25,6 +47,7 @@ void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_C
 	map_init(&maps[MAP_LDAP_EXPAND], "ldap-groups-expand.cf", "ldap", 0640);
 	map_init(&maps[MAP_MYSQL_USERS], "mysql-users.cf", "mysql", 0640);
 	map_init(&maps[MAP_MYSQL_ALIASES], "mysql-aliases.cf", "mysql", 0640);
+	map_init(&maps[MAP_SRS_SENDERS], "srs-senders", "regexp", 0644);
 	for (int i = MAP_LDAP_USERS; i < MAP_COUNT; i++)
 		maps[i].group_postfix = maps[i].mode == 0640;
 	postfix_lookups_render(s, maps);
@@ -47,6 +70,9 @@ void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_C
 		if (regex[strlen(regex) - 1] != '\n')
 			sb_addc(&maps[MAP_REGEX_ALIASES].text, '\n');
 	}
+
+	if (host->filters)
+		srs_senders_render(s, &maps[MAP_SRS_SENDERS].text);
 
 	/* The key must be the relayhost exactly as Postfix will look it up. */
 	if (s->relay.host && s->relay.user)

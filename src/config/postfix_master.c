@@ -65,21 +65,15 @@ static void submission_render(const char *name, bool wrapper, bool filters, stru
 		sb_adds(out, "  -o content_filter=" AMAVIS_ORIGINATING_FILTER "\n");
 }
 
-/* amavis's two sides (the amavis README's Postfix setup): the client that
- * hands mail over, and the listener that takes it back, trusting only
- * loopback and skipping the checks already done before the filter. */
-static void filters_render_master(const struct postfix_host *host, struct strbuf *out)
+/* A loopback listener for mail Postfix hands to itself: it trusts only
+ * loopback and skips the checks already done on the way in. */
+static void loopback_smtpd_render(int port, const char *name, const char *cleanup, struct strbuf *out)
 {
-	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7d %s\n", "lmtp-amavis", "unix", "-", "-", "n", "-",
-		host->filter_children, "lmtp");
-	sb_adds(out, "  -o syslog_name=postfix/amavis\n"
-		     "  -o lmtp_data_done_timeout=1200\n"
-		     "  -o lmtp_send_xforward_command=yes\n"
-		     "  -o max_use=20\n"
-		     "  -o lmtp_tls_security_level=none\n");
-	sb_addf(out, "127.0.0.1:%d inet n - n - - smtpd\n", AMAVIS_REINJECT_PORT);
-	sb_adds(out, "  -o syslog_name=postfix/reinject\n"
-		     "  -o content_filter=\n"
+	sb_addf(out, "127.0.0.1:%d inet n - n - - smtpd\n", port);
+	sb_addf(out, "  -o syslog_name=postfix/%s\n", name);
+	if (cleanup)
+		sb_addf(out, "  -o cleanup_service_name=%s\n", cleanup);
+	sb_adds(out, "  -o content_filter=\n"
 		     "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks,no_milters\n"
 		     "  -o local_recipient_maps=\n"
 		     "  -o relay_recipient_maps=\n"
@@ -101,9 +95,42 @@ static void filters_render_master(const struct postfix_host *host, struct strbuf
 		     "  -o smtpd_sasl_auth_enable=no\n"
 		     "  -o smtpd_tls_security_level=none\n"
 		     "  -o local_header_rewrite_clients=\n");
+}
+
+/* amavis's two sides (the amavis README's Postfix setup): the client that
+ * hands mail over, and the listener that takes it back. Then the SRS loop:
+ * forwarded mail of outside senders leaves through srs-forward to a
+ * listener whose cleanup asks PostSRSd for the sender (and expands no
+ * alias again), so only mail leaving this host gets an SRS0 sender. */
+static void filters_render_master(const struct postfix_host *host, struct strbuf *out)
+{
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7d %s\n", "lmtp-amavis", "unix", "-", "-", "n", "-",
+		host->filter_children, "lmtp");
+	sb_adds(out, "  -o syslog_name=postfix/amavis\n"
+		     "  -o lmtp_data_done_timeout=1200\n"
+		     "  -o lmtp_send_xforward_command=yes\n"
+		     "  -o max_use=20\n"
+		     "  -o lmtp_tls_security_level=none\n");
+	loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-forward", "unix", "-", "-", "n", "-",
+		"-", "smtp");
+	sb_adds(out, "  -o syslog_name=postfix/srs-forward\n"
+		     "  -o smtp_tls_security_level=none\n"
+		     "  -o smtp_tls_wrappermode=no\n"
+		     "  -o smtp_sasl_auth_enable=no\n");
+	loopback_smtpd_render(SRS_LOOP_PORT, "srs", "srs-cleanup", out);
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-cleanup", "unix", "n", "-", "n", "-", "0",
+		"cleanup");
+	sb_addf(out, "  -o sender_canonical_maps=tcp:127.0.0.1:%d\n"
+		     "  -o sender_canonical_classes=envelope_sender\n"
+		     "  -o canonical_maps=\n"
+		     "  -o recipient_canonical_maps=\n"
+		     "  -o virtual_alias_maps=\n"
+		     "  -o always_bcc=\n",
+		SRS_FORWARD_PORT);
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "policyd-spf", "unix", "-", "n", "n", "-", "0",
 		"spawn");
-	sb_adds(out, "  user=policyd-spf argv=/usr/bin/policyd-spf\n");
+	sb_adds(out, "  user=policyd-spf argv=/usr/bin/policyd-spf " POLICYD_SPF_CONF "\n");
 }
 
 void postfix_master_render(const struct settings *s, const struct postfix_host *host,

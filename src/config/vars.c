@@ -51,6 +51,11 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "REGEX_ALIAS", .def = "", .stage = STAGE_MINI, .check = check_regexp_table,
 		.doc = "Postfix regexp table lines rewriting recipients, e.g. '/^(.+)[+-].*@(.+)$/ $1@$2'.",
 	},
+	[V_RES_OPTIONS] = {
+		.name = "RES_OPTIONS", .def = "timeout:1 attempts:2", .stage = STAGE_MINI,
+		.flags = VAR_EVERY_START, .check = check_resolver_options,
+		.doc = "Resolver options of every service (resolv.conf(5)); bounds each DNS lookup, so an unanswering resolver delays a reply by seconds, not minutes.",
+	},
 	[V_SMTP_RELAY_HOSTAUTH] = {
 		.name = "SMTP_RELAY_HOSTAUTH", .def = "", .stage = STAGE_MINI, .flags = VAR_SECRET,
 		.credentials_from = 2,

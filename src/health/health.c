@@ -17,6 +17,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "config/filters.h"
+#include "health/probe.h"
 #include "init/service.h"
 #include "init/services.h"
 
@@ -76,63 +77,11 @@ bool clamav_database_present(const char *dir)
 	return found;
 }
 
-/* Reads one reply line within the deadline. */
-static bool read_line(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	while (len + 1 < size) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, PROBE_TIMEOUT_MS) <= 0)
-			return false;
-		ssize_t n = read(fd, buf + len, 1);
-		if (n <= 0)
-			return false;
-		if (buf[len] == '\n')
-			break;
-		len++;
-	}
-	buf[len] = '\0';
-	return true;
-}
-
-/* Connects to a mail service, reads its 220 greeting within the deadline
- * and says QUIT; appends the reason to why when it does not answer. */
-static bool greeting_ok(const char *what, const struct sockaddr *sa, socklen_t len,
-			struct strbuf *why)
-{
-	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		sb_addf(why, "socket: %s\n", strerror(errno));
-		return false;
-	}
-	char line[512] = "";
-	bool ok = connect(fd, sa, len) == 0;
-	if (!ok)
-		sb_addf(why, "%s: %s\n", what, strerror(errno));
-	else if (!(ok = read_line(fd, line, sizeof line) && !strncmp(line, "220", 3)))
-		sb_addf(why, "%s: no 220 greeting (got \"%.60s\")\n", what, line);
-	else {
-		ssize_t w = write(fd, "QUIT\r\n", 6);
-		(void)w; /* the greeting was all the probe needed */
-	}
-	close(fd);
-	return ok;
-}
-
 static bool smtp_banner_ok(struct strbuf *why)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SMTP_PORT)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return greeting_ok("port 25", (struct sockaddr *)&sa, sizeof sa, why);
-}
-
-/* A live amavis process is not enough: mail waits in the queue when its
- * children no longer answer (hung on a scanner, out of memory). */
-static bool amavis_greeting_ok(struct strbuf *why)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", AMAVIS_INBOUND_SOCKET);
-	return greeting_ok("amavis " AMAVIS_INBOUND_SOCKET, (struct sockaddr *)&sa, sizeof sa, why);
+	return probe_smtp((struct sockaddr *)&sa, sizeof sa, false, PROBE_TIMEOUT_MS, "port 25", why);
 }
 
 /* Does the status file ("name state pid" lines) list this service? */
@@ -167,11 +116,15 @@ int health_main(int argc, char **argv)
 	} else {
 		ok = health_services_ok(status.buf, &why);
 	}
-	if (status_lists(status.buf, "clamd") && !clamav_database_present("/var/lib/clamav"))
-		sb_adds(&why, "clamav: no signature database in /var/lib/clamav yet; mail waits in the queue\n");
+	if (status_lists(status.buf, "clamd") && !clamav_database_present(CLAMAV_DB_DIR))
+		sb_adds(&why, "clamav: no signature database in " CLAMAV_DB_DIR " yet; mail waits in the queue\n");
 	ok = smtp_banner_ok(&why) && ok;
+	/* A live amavis or clamd process is not enough: mail waits in the
+	 * queue when they no longer answer (hung on a scanner, out of memory). */
 	if (status_lists(status.buf, "amavis"))
-		ok = amavis_greeting_ok(&why) && ok;
+		ok = probe_smtp_unix(AMAVIS_INBOUND_SOCKET, true, PROBE_TIMEOUT_MS, &why) && ok;
+	if (status_lists(status.buf, "clamd") && clamav_database_present(CLAMAV_DB_DIR))
+		ok = probe_clamd(CLAMD_SOCKET, PROBE_TIMEOUT_MS, &why) && ok;
 	if (ok)
 		printf("healthy\n");
 	else

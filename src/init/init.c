@@ -21,6 +21,7 @@
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "config/engine.h"
+#include "config/vars.h"
 #include "init/hooks.h"
 #include "init/services.h"
 
@@ -203,6 +204,13 @@ int init_main(int argc, char **argv)
 		log_warnx("an entry hook failed; not starting services");
 		return rc;
 	}
+
+	/* Every service inherits bounded resolver time-outs (glibc reads
+	 * RES_OPTIONS, Postfix imports it): glibc's default of 5 s times 2
+	 * tries per name held the SMTP greeting 10 s (the client's PTR) and
+	 * Razor 20 s when the resolver dropped every query. */
+	if (setenv("RES_OPTIONS", var_env(V_RES_OPTIONS), 1) < 0)
+		log_warn("setenv RES_OPTIONS");
 
 	int devlog = devlog_open();
 	in.nsvc = services_enabled(in.svc, SERVICES_MAX, devlog);

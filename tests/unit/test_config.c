@@ -167,7 +167,7 @@ static void render_all(struct fake_env *env, const struct tls_setup *tls, struct
 	sb_init(&w);
 	if (!load(env, "mx1.example.com", &s, &e, &w))
 		fail_msg("settings refused: %s", e.buf);
-	postfix_maps_render(&s, maps);
+	postfix_maps_render(&s, &host, maps);
 	struct params p = {0};
 	postfix_main_params(&s, &host, maps, tls, &p);
 	postfix_main_render(&p, main_cf);

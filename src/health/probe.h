@@ -1,0 +1,18 @@
+/* Protocol probes of the mail daemons: SMTP/LMTP greeting, EHLO or LHLO,
+ * QUIT; clamd's PING. Each returns true when the daemon answered every
+ * step within timeout_ms, else appends one line saying which step failed
+ * to why. They never block longer than timeout_ms. */
+#ifndef MTACTL_HEALTH_PROBE_H
+#define MTACTL_HEALTH_PROBE_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "common/strbuf.h"
+
+bool probe_smtp(const struct sockaddr *sa, socklen_t len, bool lmtp, int timeout_ms, const char *what,
+		struct strbuf *why);
+bool probe_smtp_unix(const char *path, bool lmtp, int timeout_ms, struct strbuf *why);
+bool probe_clamd(const char *path, int timeout_ms, struct strbuf *why);
+
+#endif
