@@ -45,6 +45,7 @@ enum postfix_map_id {
 	MAP_MYSQL_ALIASES, MAP_REGEX_ALIASES,                     /* virtual_alias_maps */
 	MAP_RELAY_PASSWORDS,
 	MAP_SRS_SENDERS,                                          /* sender_dependent_default_transport_maps */
+	MAP_SRS_KEEP,                                             /* srs-cleanup's sender_canonical_maps */
 	MAP_COUNT
 };
 

@@ -18,11 +18,12 @@ static void map_init(struct postfix_map *m, const char *name, const char *type, 
  * another host (an alias forwarding it) is routed through PostSRSd's
  * loop first (master.cf: srs-forward, 127.0.0.1:SRS_LOOP_PORT); after it
  * the sender is SRS0=...@primary, one of ours, and takes the default
- * transport. Local deliveries and bounces (<>) keep their sender. */
+ * transport. Local deliveries keep their sender, and bounces (the null
+ * sender, looked up as '""', without an @) take the default transport. */
 static void srs_senders_render(const struct settings *s, struct strbuf *out)
 {
 	sb_adds(out, "# Written by `mtactl config`: senders whose forwarded mail gets an SRS address.\n"
-		     "if !/^<>$/\n!/@(");
+		     "if /@/\n!/@(");
 	for (size_t i = 0; i < s->domains.len; i++) {
 		sb_adds(out, i ? "|" : "");
 		for (const char *c = s->domains.item[i]; *c; c++) {
@@ -48,6 +49,7 @@ void postfix_maps_render(const struct settings *s, const struct postfix_host *ho
 	map_init(&maps[MAP_MYSQL_USERS], "mysql-users.cf", "mysql", 0640);
 	map_init(&maps[MAP_MYSQL_ALIASES], "mysql-aliases.cf", "mysql", 0640);
 	map_init(&maps[MAP_SRS_SENDERS], "srs-senders", "regexp", 0644);
+	map_init(&maps[MAP_SRS_KEEP], "srs-keep", "regexp", 0644);
 	for (int i = MAP_LDAP_USERS; i < MAP_COUNT; i++)
 		maps[i].group_postfix = maps[i].mode == 0640;
 	postfix_lookups_render(s, maps);
@@ -71,8 +73,14 @@ void postfix_maps_render(const struct settings *s, const struct postfix_host *ho
 			sb_addc(&maps[MAP_REGEX_ALIASES].text, '\n');
 	}
 
-	if (host->filters)
+	if (host->filters) {
 		srs_senders_render(s, &maps[MAP_SRS_SENDERS].text);
+		/* Canonical lookups repeat on their own result: without an
+		 * identity answer for SRS addresses PostSRSd was asked again for
+		 * every one it made and logged "not rewritten" each time. */
+		sb_adds(&maps[MAP_SRS_KEEP].text, "# Written by `mtactl config`: SRS addresses stay as they are.\n"
+						  "/^(SRS[01][-=+].*)$/ ${1}\n");
+	}
 
 	/* The key must be the relayhost exactly as Postfix will look it up. */
 	if (s->relay.host && s->relay.user)

@@ -121,7 +121,7 @@ static void filters_render_master(const struct postfix_host *host, struct strbuf
 	loopback_smtpd_render(SRS_LOOP_PORT, "srs", "srs-cleanup", out);
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-cleanup", "unix", "n", "-", "n", "-", "0",
 		"cleanup");
-	sb_addf(out, "  -o sender_canonical_maps=tcp:127.0.0.1:%d\n"
+	sb_addf(out, "  -o sender_canonical_maps=regexp:" POSTFIX_DIR "/srs-keep,tcp:127.0.0.1:%d\n"
 		     "  -o sender_canonical_classes=envelope_sender\n"
 		     "  -o canonical_maps=\n"
 		     "  -o recipient_canonical_maps=\n"

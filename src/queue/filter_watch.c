@@ -26,11 +26,13 @@
 
 #include "common/common.h"
 #include "common/exitcode.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "health/probe.h"
 
 #define DEFERRED_DIR "/var/spool/postfix/deferred"
+#define MASTER_PID_FILE "/var/spool/postfix/pid/master.pid"
 #define PROBE_TIMEOUT_MS 3000
 #define SCAN_GAP_MS 1000        /* at most one queue scan a second */
 #define PROBE_FIRST_MS 1000     /* filter not answering: probe again after 1 s ... */
@@ -108,10 +110,40 @@ static bool filter_answers(const struct probe *probes, size_t n, struct strbuf *
 	return ok;
 }
 
+/* Postfix's master runs (its pid file names a live "master"): postqueue
+ * would otherwise read the queue directory itself and log "Mail system
+ * is down" warnings. A pid file left by a killed container may name a
+ * pid that another program has now, hence the look at its name. */
+static bool postfix_up(void)
+{
+	struct strbuf text;
+	sb_init(&text);
+	bool up = false;
+	if (file_read(MASTER_PID_FILE, &text, 64) >= 0) {
+		unsigned long pid;
+		char *end;
+		errno = 0;
+		pid = strtoul(text.buf, &end, 10);
+		char comm_path[64], comm[32] = "";
+		if (!errno && pid > 0 && end != text.buf &&
+		    snprintf(comm_path, sizeof comm_path, "/proc/%lu/comm", pid) < (int)sizeof comm_path) {
+			FILE *f = fopen(comm_path, "re");
+			if (f) {
+				up = fgets(comm, sizeof comm, f) && !strcmp(comm, "master\n");
+				fclose(f);
+			}
+		}
+	}
+	sb_free(&text);
+	return up;
+}
+
 /* Which messages wait for the filter; false when the queue cannot be read
  * (Postfix not up yet). */
 static bool scan(const char *const *matches, size_t nmatch, struct strlist *ids)
 {
+	if (!postfix_up())
+		return false;
 	char *argv[] = {"postqueue", "-j", NULL};
 	struct strbuf out;
 	sb_init(&out);
