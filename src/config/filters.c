@@ -109,6 +109,17 @@ static void amavis_render(const struct settings *s, int children, struct strbuf 
 	sb_adds(a, "$enable_dkim_verification = 1;\n$enable_dkim_signing = 1;\n"
 		   "# A key lookup that gets no answer is a temporary error after 3 s, not 10.\n"
 		   "$Mail::DKIM::DNS::TIMEOUT = 3;\n"
+		   "# Mail::DKIM calls a key it could not look up \"invalid\" (amavis writes\n"
+		   "# dkim=neutral); RFC 8601 and RFC 6376 6.1.2 call it a temporary error.\n"
+		   "{ no warnings 'redefine'; require Mail::DKIM::Signature;\n"
+		   "  my $result = \\&Mail::DKIM::Signature::result;\n"
+		   "  *Mail::DKIM::Signature::result = sub {\n"
+		   "    my ($sig, @set) = @_;\n"
+		   "    $set[0] = 'temperror' if @set == 2 && defined $set[0] && $set[0] eq 'invalid'\n"
+		   "      && defined $set[1] && $set[1] =~ /^public key: DNS error/;\n"
+		   "    return $result->($sig, @set);\n"
+		   "  };\n"
+		   "}\n"
 		   "@dkim_signature_options_bysender_maps = ( { '.' => { ttl => 21*24*3600, c => 'relaxed/simple' } } );\n");
 	for (size_t i = 0; i < s->domains.len; i++) {
 		char key[512];

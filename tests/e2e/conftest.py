@@ -114,19 +114,20 @@ def _require_image(ref):
 @pytest.fixture
 def mta(net, net_gateway, resources):
     """Factory: mta(stage="mini", env={...}, hostname="mx1.example.com",
-    volumes={"volname": "/srv"}, name=None, extra_args=[], wait=True) starts
-    ${IMAGE}:STAGE detached on the test network and returns a Container;
-    with wait, after its port 25 answered 220."""
+    volumes={"volname": "/srv"}, name=None, extra_args=[], wait=True,
+    client_host=True) starts ${IMAGE}:STAGE detached on the test network and
+    returns a Container; with wait, after its port 25 answered 220;
+    client_host=False leaves out the /etc/hosts entry for the test client."""
     def start(stage="mini", env=None, hostname="mx1.example.com", volumes=None,
-              name=None, extra_args=(), wait=True):
+              name=None, extra_args=(), wait=True, client_host=True):
         ref = "%s:%s" % (IMAGE, stage)
         _require_image(ref)
         name = name or unique_name("mta-" + stage)
         c = Container(name, net)
         resources.containers.append(c)
+        hosts = ["--add-host", "%s:%s" % (CLIENT_NAME, net_gateway)] if client_host else []
         docker("run", "-d", "--name", name, "--label", LABEL, "--network", net,
-               "--network-alias", name, "--hostname", hostname,
-               "--add-host", "%s:%s" % (CLIENT_NAME, net_gateway),
+               "--network-alias", name, "--hostname", hostname, *hosts,
                *_env_args(env), *_vol_args(volumes), *extra_args, ref)
         if wait:
             c.wait_banner(25)

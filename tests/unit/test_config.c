@@ -81,6 +81,12 @@ static void test_bad_values(void **state)
 		{"VIRTUAL_TRANSPORT", "nocolon"},
 		{"REGEX_ALIAS", "/(unclosed/ x"},
 		{"DOCKER_UNLOCK_FILE", "relative/path"},
+		{"RES_OPTIONS", "timeout:0"},
+		{"RES_OPTIONS", "timeout:99"},
+		{"RES_OPTIONS", "timeout:1 atempts:2"},
+		{"RES_OPTIONS", "rotate:3"},
+		{"RES_OPTIONS", "attempts:"},
+		{"RES_OPTIONS", "   "},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct fake_env env = {{{cases[i][0], cases[i][1]}, {NULL, NULL}}};
