@@ -28,8 +28,8 @@ import pytest
 
 from dockerlib import DockerError, docker, send_message, wait_for
 from fullpeers import (SA_DNS_TEST_DOMAINS, build_message, cat, dkim_record, dkim_sign,
-                       fill_clamav_volume, find_by_subject, gen_rsa_key, header_values, make_volume,
-                       mbox_messages, rm_volume, start_dns, start_full, start_sink, token, unfold,
+                       fill_clamav_volume, gen_rsa_key, header_values, make_volume,
+                       rm_volume, start_dns, start_full, start_sink, token, unfold,
                        wait_mail)
 
 INFO = "info@example.com"
@@ -328,6 +328,8 @@ def test_srs_only_when_forwarding(server, relay):
                          ["fwd@example.com"], timeout=30)
         assert r["delivered"], r
         assert wait_relayed(relay, own)["mail_from"] == sender
+    secret = c.exec(["readlink", "-f", "/etc/postsrsd/postsrsd.secret"]).stdout.strip()
+    assert secret.startswith("/srv/") and cat(c, secret).strip(), "the SRS secret is not kept: %r" % secret
     noise = [ln for ln in c.logs().splitlines() if "not rewritten" in ln]
     assert not noise, "PostSRSd was asked about addresses it must not rewrite: %s" % noise[:3]
 

@@ -1,6 +1,6 @@
 """End-to-end tests of the `full` image: amavis with SpamAssassin and ClamAV
 (destinies, quarantine, release), DKIM signing and verification, SPF at RCPT
-time, PostSRSd, kopano-spamd learning, offline delivery, bad input.
+time, kopano-spamd learning, offline delivery, bad input (PostSRSd: test_field.py).
 
 Peers (tests/e2e/fullpeers.py): one dnsmasq per module (image mta-test-dns,
 tests/peers/dns) serving the SPF and DKIM records of the sender domains below
@@ -473,37 +473,6 @@ def test_incoming_dkim_signature_pass_and_fail(fleet, signer_key):
     status = unfold(mg["X-Spam-Status"] or "")
     assert "DKIM_VALID" in status, "X-Spam-Status of the good one: %r" % status
     assert "DKIM_VALID" not in unfold(mb["X-Spam-Status"] or "").replace("DKIM_VALID_", "x"), mb["X-Spam-Status"]
-
-
-# --- A: PostSRSd ---------------------------------------------------------------------------------------
-
-def test_srs_forward_and_reverse(fleet, relay):
-    c = fleet.a.get()
-    # forwarded by an alias to a foreign domain: the envelope sender is rewritten
-    subject = "srs-fwd-" + token()
-    r = send_message(c.ip, build_message("x@sender.test", "fwd@example.com", subject),
-                     "x@sender.test", ["fwd@example.com"])
-    assert_accepted(r)
-    (m,) = wait_relayed(relay, subject)
-    assert m["rcpt_tos"] == [FOREIGN], m
-    srs = m["mail_from"]
-    assert re.fullmatch(r"SRS0=[^=]+=[^=]+=sender\.test=x@example\.com", srs), \
-        "envelope sender of forwarded mail: %r" % srs
-    # a bounce to the SRS address goes back to the original sender
-    subject_b = "srs-bounce-" + token()
-    r = send_message(c.ip, build_message("", srs, subject_b), "", [srs])
-    assert_accepted(r, "null-sender mail to %s" % srs)
-    (b,) = wait_relayed(relay, subject_b)
-    assert b["rcpt_tos"] == ["x@sender.test"] and b["mail_from"] in ("", "<>"), b
-    # a local domain sender keeps its address
-    subject_l = "srs-local-" + token()
-    r = send_message(c.ip, build_message(BOB, "fwd@example.com", subject_l), BOB, ["fwd@example.com"])
-    assert_accepted(r)
-    (l,) = wait_relayed(relay, subject_l)
-    assert l["mail_from"] == BOB and l["rcpt_tos"] == [FOREIGN], l
-    secret = c.exec(["readlink", "-f", "/etc/postsrsd/postsrsd.secret"]).stdout.strip()
-    assert secret.startswith("/srv/"), secret
-    assert cat(c, "/etc/postsrsd/postsrsd.secret").strip(), "empty SRS secret"
 
 
 # --- B: other destinies, a given DKIM key, persistence -------------------------------------------------
