@@ -39,10 +39,18 @@ struct postfix_map {
 	bool group_postfix;
 };
 
+/* With a catch-all (@domain alias) virtual_alias_maps ends in identity
+ * lookups of the real mailboxes: Postfix tries a recipient's full address
+ * in every alias table before any @domain key, so a mailbox found as itself
+ * keeps its mail (VIRTUAL_README, "catch-all"). They come last, so that
+ * explicit aliases and REGEX_ALIAS still win as without a catch-all:
+ * MAIL_BOXES as "address address" lines, and the LDAP and MySQL mailbox
+ * tables, whose result must then be the address (LDAP's mail attribute). */
 enum postfix_map_id {
 	MAP_USERS, MAP_LDAP_USERS, MAP_MYSQL_USERS,               /* virtual_mailbox_maps */
 	MAP_ALIASES, MAP_LDAP_ALIASES, MAP_LDAP_GROUPS, MAP_LDAP_EXPAND,
 	MAP_MYSQL_ALIASES, MAP_REGEX_ALIASES,                     /* virtual_alias_maps */
+	MAP_USERS_IDENTITY,                                       /* + with a catch-all */
 	MAP_RELAY_PASSWORDS,
 	MAP_COUNT
 };

@@ -241,6 +241,30 @@ static void check_tls_files(struct settings *s, struct strbuf *errors)
 	}
 }
 
+/* A catch-all (@domain) only works for a domain we are the destination
+ * for: Postfix refuses mail for any other domain before it looks at the
+ * aliases (relay access denied). */
+static void check_catch_alls(struct settings *s, struct strbuf *errors)
+{
+	for (size_t i = 0; i < s->aliases.len; i++) {
+		const struct alias *a = &s->aliases.item[i];
+		if (!alias_is_catchall(a))
+			continue;
+		s->catch_all = true;
+		if (strlist_contains_nocase(&s->domains, a->address + 1))
+			continue;
+		struct strbuf what;
+		sb_init(&what);
+		sb_adds(&what, "a catch-all @domain only for a domain of MAIL_DOMAIN (");
+		for (size_t d = 0; d < s->domains.len; d++)
+			sb_addf(&what, "%s%s", d ? " " : "", s->domains.item[d]);
+		sb_addf(&what, "), got \"%s\"", a->address);
+		report(errors, &var_table[V_MAIL_ALIASES], s->value[V_MAIL_ALIASES], what.buf);
+		sb_free(&what);
+		return; /* one line for the variable */
+	}
+}
+
 /* A pass over the values that each alone are fine but together are not. */
 static void check_combinations(struct settings *s, struct strbuf *errors, struct strbuf *warnings)
 {
@@ -249,6 +273,7 @@ static void check_combinations(struct settings *s, struct strbuf *errors, struct
 	check_ldap(s, errors);
 	check_mysql(s);
 	check_tls_files(s, errors);
+	check_catch_alls(s, errors);
 	s->sasl_imap = set(s, V_SMTPD_SASL_IMAPHOST);
 	s->sasl_file = set(s, V_SMTPD_SASL_CLIENTAUTH);
 	s->dovecot_mailboxes = !strcmp(s->value[V_VIRTUAL_TRANSPORT], DOVECOT_TRANSPORT);

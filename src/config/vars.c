@@ -31,7 +31,7 @@ const struct var_def var_table[VAR_COUNT] = {
 	},
 	[V_MAIL_ALIASES] = {
 		.name = "MAIL_ALIASES", .def = "", .stage = STAGE_MINI, .check = check_aliases,
-		.doc = "Space-separated alias:address[,address...]; a bare name is at the primary domain.",
+		.doc = "Space-separated alias:address[,address...]; a bare name is at the primary domain; @domain:address catches the unknown addresses of a MAIL_DOMAIN domain.",
 	},
 	[V_MAIL_BOXES] = {
 		.name = "MAIL_BOXES", .def = "", .stage = STAGE_MINI, .check = check_mailboxes,

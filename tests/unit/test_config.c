@@ -229,6 +229,110 @@ static void test_lmtp_transport_and_no_maps(void **state)
 	sb_free(&master_cf);
 }
 
+/* The virtual_alias_maps line of main.cf (without "virtual_alias_maps = "). */
+static void alias_maps_line(const char *main_cf, char *out, size_t size)
+{
+	const char *line = strstr(main_cf, "\nvirtual_alias_maps =");
+	assert_non_null(line);
+	line += strlen("\nvirtual_alias_maps =");
+	line += *line == ' ';
+	size_t len = strcspn(line, "\n");
+	assert_true(len < size);
+	memcpy(out, line, len);
+	out[len] = '\0';
+}
+
+/* A catch-all: the real mailboxes of its domain are found as themselves
+ * first, in a table after every alias table; other domains are left alone. */
+static void test_catch_all_identities(void **state)
+{
+	(void)state;
+	struct fake_env env = {{
+		{"MAIL_DOMAIN", "example.com other.org"},
+		{"MAIL_BOXES", "info@example.com sales@example.com:sales/inbox box@other.org"},
+		{"MAIL_ALIASES", "@example.com:info root:sales"},
+		{"REGEX_ALIAS", "/^(.+)[+-].*@(.+)$/ $1@$2"},
+		{NULL, NULL},
+	}};
+	struct strbuf main_cf, master_cf;
+	sb_init(&main_cf);
+	sb_init(&master_cf);
+	struct postfix_map maps[MAP_COUNT];
+	render_all(&env, &no_tls, &main_cf, &master_cf, maps, NULL);
+	assert_string_equal(maps[MAP_ALIASES].text.buf,
+			    "@example.com info@example.com\nroot@example.com sales@example.com\n");
+	assert_string_equal(maps[MAP_USERS_IDENTITY].text.buf,
+			    "info@example.com info@example.com\nsales@example.com sales@example.com\n");
+	char line[512];
+	alias_maps_line(main_cf.buf, line, sizeof line);
+	assert_string_equal(line, "lmdb:/etc/postfix/virt-aliases regexp:/etc/postfix/regexp-aliases "
+				  "lmdb:/etc/postfix/virt-users-identity");
+	postfix_maps_free(maps);
+	sb_reset(&main_cf);
+	sb_reset(&master_cf);
+
+	/* LDAP and MySQL mailboxes: their lookup tables answer as identities. */
+	struct fake_env lookups = {{
+		{"MAIL_ALIASES", "@example.com:info@example.com"},
+		{"LDAP_HOST", "auth"},
+		{"LDAP_USER_BASE", "ou=users,dc=example,dc=com"},
+		{"LDAP_QUERY_FILTER_USER", "(&(objectclass=posixAccount)(mail=%s))"},
+		{"LDAP_QUERY_FILTER_ALIAS", "(&(objectclass=posixAccount)(aliases=%s))"},
+		{"MYSQL_HOST", "db"},
+		{"MYSQL_DATABASE", "postfix"},
+		{"MYSQL_QUERY_USER", "select mail from users where mail='%s'"},
+		{NULL, NULL},
+	}};
+	render_all(&lookups, &no_tls, &main_cf, &master_cf, maps, NULL);
+	assert_int_equal(maps[MAP_USERS_IDENTITY].text.len, 0); /* no MAIL_BOXES */
+	alias_maps_line(main_cf.buf, line, sizeof line);
+	assert_string_equal(line, "lmdb:/etc/postfix/virt-aliases ldap:/etc/postfix/ldap-aliases.cf "
+				  "ldap:/etc/postfix/ldap-users.cf mysql:/etc/postfix/mysql-users.cf");
+	assert_non_null(strstr(main_cf.buf, "\nvirtual_mailbox_maps = ldap:/etc/postfix/ldap-users.cf "
+					    "mysql:/etc/postfix/mysql-users.cf\n"));
+	postfix_maps_free(maps);
+	sb_reset(&main_cf);
+	sb_reset(&master_cf);
+
+	/* Without a catch-all the mailbox tables stay out of virtual_alias_maps. */
+	lookups.pairs[0][1] = "postmaster:info@example.com";
+	render_all(&lookups, &no_tls, &main_cf, &master_cf, maps, NULL);
+	alias_maps_line(main_cf.buf, line, sizeof line);
+	assert_string_equal(line, "lmdb:/etc/postfix/virt-aliases ldap:/etc/postfix/ldap-aliases.cf");
+	postfix_maps_free(maps);
+	sb_free(&main_cf);
+	sb_free(&master_cf);
+}
+
+/* A catch-all for a domain this server does not serve: one line naming it. */
+static void test_catch_all_unserved_domain(void **state)
+{
+	(void)state;
+	struct fake_env env = {{
+		{"MAIL_DOMAIN", "example.com other.org"},
+		{"MAIL_ALIASES", "root:info @other.org:info @foreign.test:info@example.com @x.test:info"},
+		{NULL, NULL},
+	}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_string_equal(e.buf, "MAIL_ALIASES=\"root:info @other.org:info @foreign.test:info@example.com "
+				   "@x.test:info\": expected a catch-all @domain only for a domain of "
+				   "MAIL_DOMAIN (example.com other.org), got \"@foreign.test\"\n");
+	settings_free(&s);
+	/* The default MAIL_DOMAIN, from the host name, counts too. */
+	env.pairs[0][0] = "MAIL_DOMAIN_UNSET";
+	env.pairs[1][1] = "@example.com:info";
+	sb_reset(&e);
+	assert_true(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_true(s.catch_all);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
 /* Every SASL method, LDAP and MySQL lookups, Dovecot mailboxes, TLS. */
 static void test_golden_base(void **state)
 {
@@ -442,6 +546,8 @@ int main(void)
 		cmocka_unit_test(test_golden_mini),
 		cmocka_unit_test(test_lmtp_transport_and_no_maps),
 		cmocka_unit_test(test_golden_base),
+		cmocka_unit_test(test_catch_all_identities),
+		cmocka_unit_test(test_catch_all_unserved_domain),
 		cmocka_unit_test(test_incomplete_combinations),
 		cmocka_unit_test(test_values_from_files),
 		cmocka_unit_test(test_generic_rule),
