@@ -6,6 +6,7 @@
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
+#include "config/postfix_master.h"
 #include "tls/tls.h"
 
 /* Used when neither MAIL_DOMAIN nor the hostname names a domain (the old
@@ -265,6 +266,26 @@ static void check_catch_alls(struct settings *s, struct strbuf *errors)
 	}
 }
 
+/* VIRTUAL_TRANSPORT's transport must be a service that this image's
+ * master.cf defines for delivery: Postfix would accept any name and leave
+ * every message in the queue ("unknown mail transport"). */
+static void check_transport_service(const struct settings *s, enum var_stage stage,
+				    struct strbuf *errors)
+{
+	const char *v = s->value[V_VIRTUAL_TRANSPORT];
+	size_t len = strcspn(v, ":");
+	if (!*v || postfix_master_has_transport(stage, v, len))
+		return;
+	struct strbuf what;
+	sb_init(&what);
+	sb_addf(&what, "a transport that master.cf of the %s image defines for delivery (",
+		var_stage_name(stage));
+	postfix_master_transports(stage, &what);
+	sb_addf(&what, "), got \"%.*s\"", (int)(len > 80 ? 80 : len), v);
+	report(errors, &var_table[V_VIRTUAL_TRANSPORT], v, what.buf);
+	sb_free(&what);
+}
+
 /* A pass over the values that each alone are fine but together are not. */
 static void check_combinations(struct settings *s, struct strbuf *errors, struct strbuf *warnings)
 {
@@ -351,6 +372,7 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 	sb_free(&ignored);
 
 	check_combinations(s, errors, warnings);
+	check_transport_service(s, image_stage, errors);
 	return errors->len == errors_before;
 }
 

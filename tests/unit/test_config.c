@@ -13,6 +13,7 @@
 #include "config/dovecot.h"
 #include "config/envlist.h"
 #include "config/postfix.h"
+#include "config/postfix_master.h"
 #include "config/settings.h"
 #include "fake_env.h"
 #include "golden.h"
@@ -333,6 +334,121 @@ static void test_catch_all_unserved_domain(void **state)
 	sb_free(&w);
 }
 
+/* The transports come from master.cf's service table: the services of a
+ * delivery agent on this image, nothing else. */
+static void test_master_transports(void **state)
+{
+	(void)state;
+	static const char *const mini[] = {"smtp", "relay", "error", "retry", "discard", "local",
+					   "virtual", "lmtp"};
+	for (size_t i = 0; i < sizeof mini / sizeof mini[0]; i++) {
+		assert_true(postfix_master_has_transport(STAGE_MINI, mini[i], strlen(mini[i])));
+		assert_true(postfix_master_has_transport(STAGE_FULL, mini[i], strlen(mini[i])));
+	}
+	static const char *const not_transports[] = {"pickup", "cleanup", "qmgr", "rewrite", "bounce",
+						     "showq", "anvil", "postlog", "submission", "smtps",
+						     "carrier-pigeon", "lmt", "lmtpx", "", "LMTP"};
+	for (size_t i = 0; i < sizeof not_transports / sizeof not_transports[0]; i++)
+		assert_false(postfix_master_has_transport(STAGE_FULL, not_transports[i],
+							  strlen(not_transports[i])));
+	assert_false(postfix_master_has_transport(STAGE_MINI, "lmtp-amavis", 11));
+	assert_false(postfix_master_has_transport(STAGE_BASE, "lmtp-amavis", 11));
+	assert_true(postfix_master_has_transport(STAGE_FULL, "lmtp-amavis", 11));
+	assert_true(postfix_master_has_transport(STAGE_MINI, "lmtp:app:24", 4)); /* len bounds the name */
+
+	struct strbuf names;
+	sb_init(&names);
+	postfix_master_transports(STAGE_MINI, &names);
+	assert_string_equal(names.buf, "smtp, relay, error, retry, discard, local, virtual, lmtp");
+	sb_reset(&names);
+	postfix_master_transports(STAGE_FULL, &names);
+	assert_string_equal(names.buf, "smtp, relay, error, retry, discard, local, virtual, lmtp, lmtp-amavis");
+	sb_free(&names);
+}
+
+/* VIRTUAL_TRANSPORT: transport:nexthop syntax, then a transport of this
+ * image's master.cf; each refusal one line naming the value. */
+static void test_virtual_transport_validation(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"lmtp:app:2003", "lmtp:unix:private/transport", "lmtp:[app]:24",
+					   "lmtp:[10.0.0.5]:24", "lmtp:inet:app:24", "smtp:[relay.example.com]:587",
+					   "relay:relay.example.com", "virtual:x", "error:mailbox_disabled",
+					   "discard:silently"};
+	static const struct {
+		enum var_stage stage;
+		const char *value, *expected;
+	} bad[] = {
+		{STAGE_MINI, "carrier-pigeon:x",
+		 "a transport that master.cf of the mini image defines for delivery (smtp, relay, error, "
+		 "retry, discard, local, virtual, lmtp), got \"carrier-pigeon\""},
+		{STAGE_FULL, "pigeon:[app]:24",
+		 "a transport that master.cf of the full image defines for delivery (smtp, relay, error, "
+		 "retry, discard, local, virtual, lmtp, lmtp-amavis), got \"pigeon\""},
+		{STAGE_BASE, "lmtp-amavis:unix:/run/amavis/inbound.sock", "got \"lmtp-amavis\""},
+		{STAGE_MINI, "pickup:x", "got \"pickup\""},
+		{STAGE_MINI, "submission:x", "got \"submission\""},
+		{STAGE_MINI, "lmtp", "transport:nexthop"},
+		{STAGE_MINI, "lmtp:", "transport:nexthop"},
+		{STAGE_MINI, ":app:24", "transport:nexthop"},
+		{STAGE_MINI, "LMTP:app:24", "transport:nexthop"},
+		{STAGE_MINI, "lmtp:app 24", "transport:nexthop"},
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct fake_env env = {{{"VIRTUAL_TRANSPORT", good[i]}, {NULL, NULL}}};
+		struct settings s;
+		struct strbuf e, w;
+		sb_init(&e);
+		sb_init(&w);
+		if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_MINI, &e, &w))
+			fail_msg("%s refused: %s", good[i], e.buf);
+		settings_free(&s);
+		sb_free(&e);
+		sb_free(&w);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct fake_env env = {{{"VIRTUAL_TRANSPORT", bad[i].value}, {NULL, NULL}}};
+		struct settings s;
+		struct strbuf e, w;
+		sb_init(&e);
+		sb_init(&w);
+		assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", bad[i].stage, &e, &w));
+		char want[128];
+		snprintf(want, sizeof want, "VIRTUAL_TRANSPORT=\"%s\": expected ", bad[i].value);
+		if (strncmp(e.buf, want, strlen(want)) != 0 || !strstr(e.buf, bad[i].expected))
+			fail_msg("%s: got \"%s\", want \"%s...%s\"", bad[i].value, e.buf, want, bad[i].expected);
+		assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
+		settings_free(&s);
+		sb_free(&e);
+		sb_free(&w);
+	}
+}
+
+/* The full image's master.cf: amavis's client from the service table,
+ * sized to the amavis children, its listener and the SPF policy. */
+static void test_golden_full_master(void **state)
+{
+	(void)state;
+	static const struct postfix_host full = {.uid = 100, .gid = 102, .ipv6 = true, .stage = STAGE_FULL,
+						 .filters = true, .filter_children = 3};
+	struct fake_env env = {{{"MAIL_BOXES", "info@example.com"},
+				{"SMTPD_SASL_CLIENTAUTH", "client1:{PLAIN}secret1"},
+				{NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w, master_cf;
+	sb_init(&e);
+	sb_init(&w);
+	sb_init(&master_cf);
+	if (!load(&env, "mx1.example.com", &s, &e, &w))
+		fail_msg("settings refused: %s", e.buf);
+	postfix_master_render(&s, &full, &master_cf);
+	assert_golden("full-master.cf", master_cf.buf);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+	sb_free(&master_cf);
+}
+
 /* Every SASL method, LDAP and MySQL lookups, Dovecot mailboxes, TLS. */
 static void test_golden_base(void **state)
 {
@@ -547,6 +663,9 @@ int main(void)
 		cmocka_unit_test(test_lmtp_transport_and_no_maps),
 		cmocka_unit_test(test_golden_base),
 		cmocka_unit_test(test_catch_all_identities),
+		cmocka_unit_test(test_master_transports),
+		cmocka_unit_test(test_virtual_transport_validation),
+		cmocka_unit_test(test_golden_full_master),
 		cmocka_unit_test(test_catch_all_unserved_domain),
 		cmocka_unit_test(test_incomplete_combinations),
 		cmocka_unit_test(test_values_from_files),
