@@ -87,3 +87,22 @@ def test_catch_all_with_ldap_mailboxes(mta, ldap_peer):  # noqa: F811 - the fixt
     info = wait_in_file(c, "/var/mail/info@example.com", s_unknown)
     assert s_alice not in info and s_bob not in info, info[-2000:]
     assert s_unknown not in file_text(c, "/var/mail/%s" % alice)
+
+
+def test_catch_all_on_the_full_image(mta):
+    """The full image expands aliases after amavis (no_address_mappings before
+    it): the catch-all and the mailboxes' own mail hold there too."""
+    from fullpeers import wait_ready
+    c = mta(stage="full", env={
+        "MAIL_BOXES": "info@example.com sales@example.com",
+        "MAIL_ALIASES": "@example.com:info@example.com",
+        "CLAMAV_DAEMON": "no", "CLAMAV_FRESHCLAM": "no",
+    })
+    wait_ready(c)
+    t = token()
+    send(c, "sales@example.com", "sales-" + t)
+    send(c, "nobody-%s@example.com" % t, "unknown-" + t)
+    wait_in_file(c, "/var/mail/sales@example.com", "sales-" + t, timeout=120)
+    info = wait_in_file(c, "/var/mail/info@example.com", "unknown-" + t, timeout=120)
+    assert "sales-" + t not in info, info[-2000:]
+    assert "unknown-" + t not in file_text(c, "/var/mail/sales@example.com")
