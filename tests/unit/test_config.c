@@ -64,6 +64,37 @@ static void test_defaults(void **state)
 	sb_free(&w);
 }
 
+/* Loads an environment of one variable on an image of stage; errors gets
+ * the refusal lines. */
+static bool load_one(enum var_stage stage, const char *name, const char *value, struct strbuf *errors)
+{
+	struct fake_env env = {{{name, value}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf w;
+	sb_init(&w);
+	sb_reset(errors);
+	bool ok = settings_load(&s, fake_env_get, &env, "mx1.example.com", stage, errors, &w);
+	settings_free(&s);
+	sb_free(&w);
+	return ok;
+}
+
+/* Refused with exactly one line naming the variable and the value, which
+ * contains expected (when not NULL). */
+static void assert_refused(enum var_stage stage, const char *name, const char *value, const char *expected)
+{
+	struct strbuf e;
+	sb_init(&e);
+	if (load_one(stage, name, value, &e))
+		fail_msg("%s=\"%s\" accepted", name, value);
+	char want[160];
+	snprintf(want, sizeof want, "%s=\"%s\": expected ", name, value);
+	if (!strstr(e.buf, want) || (expected && !strstr(e.buf, expected)))
+		fail_msg("got \"%s\", want \"%s...%s\"", e.buf, want, expected ? expected : "");
+	assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
+	sb_free(&e);
+}
+
 /* Each bad value gives exactly one line naming the variable and the value. */
 static void test_bad_values(void **state)
 {
@@ -83,22 +114,8 @@ static void test_bad_values(void **state)
 		{"REGEX_ALIAS", "/(unclosed/ x"},
 		{"DOCKER_UNLOCK_FILE", "relative/path"},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct fake_env env = {{{cases[i][0], cases[i][1]}, {NULL, NULL}}};
-		struct settings s;
-		struct strbuf e, w;
-		sb_init(&e);
-		sb_init(&w);
-		assert_false(load(&env, "mx1.example.com", &s, &e, &w));
-		char want[128];
-		snprintf(want, sizeof want, "%s=\"%s\": expected ", cases[i][0], cases[i][1]);
-		if (!strstr(e.buf, want))
-			fail_msg("case %zu: got \"%s\", want it to contain \"%s\"", i, e.buf, want);
-		assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
-		settings_free(&s);
-		sb_free(&e);
-		sb_free(&w);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_refused(STAGE_FULL, cases[i][0], cases[i][1], NULL);
 }
 
 static void test_combination_and_secret(void **state)
@@ -394,34 +411,14 @@ static void test_virtual_transport_validation(void **state)
 		{STAGE_MINI, "LMTP:app:24", "transport:nexthop"},
 		{STAGE_MINI, "lmtp:app 24", "transport:nexthop"},
 	};
-	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-		struct fake_env env = {{{"VIRTUAL_TRANSPORT", good[i]}, {NULL, NULL}}};
-		struct settings s;
-		struct strbuf e, w;
-		sb_init(&e);
-		sb_init(&w);
-		if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_MINI, &e, &w))
+	struct strbuf e;
+	sb_init(&e);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		if (!load_one(STAGE_MINI, "VIRTUAL_TRANSPORT", good[i], &e))
 			fail_msg("%s refused: %s", good[i], e.buf);
-		settings_free(&s);
-		sb_free(&e);
-		sb_free(&w);
-	}
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct fake_env env = {{{"VIRTUAL_TRANSPORT", bad[i].value}, {NULL, NULL}}};
-		struct settings s;
-		struct strbuf e, w;
-		sb_init(&e);
-		sb_init(&w);
-		assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", bad[i].stage, &e, &w));
-		char want[128];
-		snprintf(want, sizeof want, "VIRTUAL_TRANSPORT=\"%s\": expected ", bad[i].value);
-		if (strncmp(e.buf, want, strlen(want)) != 0 || !strstr(e.buf, bad[i].expected))
-			fail_msg("%s: got \"%s\", want \"%s...%s\"", bad[i].value, e.buf, want, bad[i].expected);
-		assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
-		settings_free(&s);
-		sb_free(&e);
-		sb_free(&w);
-	}
+	sb_free(&e);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_refused(bad[i].stage, "VIRTUAL_TRANSPORT", bad[i].value, bad[i].expected);
 }
 
 /* The full image's master.cf: amavis's client from the service table,
