@@ -33,7 +33,7 @@ void postfix_maps_render(const struct settings *s, struct postfix_map maps[MAP_C
 	for (size_t i = 0; i < s->boxes.len; i++) {
 		const char *address = s->boxes.item[i].address;
 		sb_addf(&maps[MAP_USERS].text, "%s %s\n", address, s->boxes.item[i].path);
-		if (aliases_catch_all(&s->aliases, strrchr(address, '@') + 1))
+		if (s->catch_all && aliases_catch_all(&s->aliases, strrchr(address, '@') + 1))
 			sb_addf(&maps[MAP_USERS_IDENTITY].text, "%s %s\n", address, address);
 	}
 
