@@ -10,6 +10,8 @@ RUN apt-get update \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY src/ src/
+# The release that `mtactl --version` prints (src/c.mk reads it).
+COPY VERSION ./
 RUN make -f src/c.mk BUILD=/build/out mtactl
 
 # ---- mini: Postfix, the control program, syslog to stdout, health check.

@@ -4,12 +4,31 @@
 IMAGE   ?= mta
 BASE    ?= debian:bookworm-slim
 STAGES  := mini base full
+# The stage that `latest` and the bare version tags (1.0.0, 1.0, 1) name.
+DEFAULT_STAGE := full
+PROJECT := mta
 # Debian's interpreter, where deps installed pytest (a PATH python may be another).
 PYTEST  ?= /usr/bin/python3 -m pytest
 
 include src/c.mk
 include bench/bench.mk
 include demo/demo.mk
+
+# The release (VERSION, SemVer) and the version tags it gives each image:
+# X.Y.Z X.Y X (empty when VERSION is not X.Y.Z; `make images` refuses then).
+VERSION := $(shell cat VERSION 2>/dev/null)
+SEMVER  := $(shell echo '$(VERSION)' | sed -n 's/^\(\([0-9]\{1,\}\)\.[0-9]\{1,\}\)\.[0-9]\{1,\}$$/& \1 \2/p')
+# Every tag of stage $(1): mini mini-1.0.0 mini-1.0 mini-1; DEFAULT_STAGE's
+# also latest 1.0.0 1.0 1. Works for any STAGES.
+stage_tags = $(1) $(addprefix $(1)-,$(SEMVER)) $(if $(filter $(1),$(DEFAULT_STAGE)),latest $(SEMVER))
+
+# OCI labels of every image. The source is the clone's origin (any
+# credentials in the URL dropped), else the project's name.
+SOURCE_URL ?= $(or $(shell git config --get remote.origin.url 2>/dev/null | sed 's|//[^/@]*@|//|'),$(PROJECT))
+REVISION   ?= $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
+CREATED    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LABELS      = $(foreach l,version=$(VERSION) source=$(SOURCE_URL) revision=$(REVISION) created=$(CREATED),\
+		--label "org.opencontainers.image.$(l)")
 
 .PHONY: deps base-image images $(STAGES) run stop test e2e lint clean readme readme-check fuzz-short soak
 
@@ -19,17 +38,15 @@ deps:
 base-image: deps
 	@./scripts/base-image.sh $(BASE)
 
-# Each stage is a target of the one Dockerfile; later stages reuse the earlier layers.
+# Each stage is a target of the one Dockerfile; later stages reuse the
+# earlier layers. One build gives a stage all its tags and the labels.
 $(STAGES): base-image
-	@echo "images: building $(IMAGE):$@"
-	docker build -q --build-arg BASE=$(BASE) --target $@ -t $(IMAGE):$@ . >/dev/null
+	@test -n "$(SEMVER)" || { echo "images: VERSION holds \"$(VERSION)\", expected X.Y.Z" >&2; exit 1; }
+	@echo "images: building $(IMAGE):$@ ($(VERSION))"
+	@docker build -q --build-arg BASE=$(BASE) $(LABELS) --target $@ \
+		$(addprefix -t $(IMAGE):,$(call stage_tags,$@)) . >/dev/null
 
-images: base-image
-	@for s in $(STAGES); do \
-		echo "images: building $(IMAGE):$$s"; \
-		docker build -q --build-arg BASE=$(BASE) --target $$s -t $(IMAGE):$$s . >/dev/null || exit 1; \
-	done
-	docker tag $(IMAGE):full $(IMAGE):latest
+images: $(STAGES)
 
 # `make run`: the demo (demo/), the full image with LDAP users, SMTP on
 # 127.0.0.1:25 and IMAP on 127.0.0.1:143; `make stop` removes it.
@@ -48,7 +65,7 @@ lint: deps
 clean:
 	rm -rf $(BUILD)
 	-docker rm -f $(IMAGE)-demo >/dev/null 2>&1
-	-for s in $(STAGES) latest; do docker rmi $(IMAGE):$$s >/dev/null 2>&1; done
+	-docker rmi $(addprefix $(IMAGE):,$(foreach s,$(STAGES),$(call stage_tags,$(s)))) >/dev/null 2>&1
 
 # The variable reference in README.md is generated from the variable table;
 # `make readme` rewrites it and `make readme-check` (part of `make test`)

@@ -10,10 +10,14 @@ BUILD   ?= build
 # Every .c under src/ except main.c is a library module; main.c only dispatches.
 MTACTL_SRC  := $(filter-out src/main.c,$(sort $(wildcard src/*/*.c)))
 MTACTL_LIBS := -lcrypto -ljansson
+# The release `mtactl --version` prints: the VERSION file at the root, as
+# the image tags are (the Dockerfile copies it into the builder).
+MTACTL_VERSION ?= $(or $(shell cat VERSION 2>/dev/null),unknown)
 
-$(BUILD)/mtactl: src/main.c $(MTACTL_SRC) $(wildcard src/*/*.h)
+$(BUILD)/mtactl: src/main.c $(MTACTL_SRC) $(wildcard src/*/*.h) $(wildcard VERSION)
 	@mkdir -p $(BUILD)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) -Isrc -o $@ src/main.c $(MTACTL_SRC) $(MTACTL_LIBS)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) '-DMTACTL_VERSION="$(MTACTL_VERSION)"' -Isrc -o $@ src/main.c \
+		$(MTACTL_SRC) $(MTACTL_LIBS)
 
 .PHONY: mtactl
 mtactl: $(BUILD)/mtactl

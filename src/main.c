@@ -17,6 +17,22 @@
 #include "syslog/syslog.h"
 #include "tls/tls.h"
 
+#ifndef MTACTL_VERSION
+#define MTACTL_VERSION "unknown" /* built without src/c.mk, which reads VERSION */
+#endif
+
+static int version_main(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: mtactl version | mtactl --version\n");
+		return EXIT_USAGE;
+	}
+	if (printf("%s\n", MTACTL_VERSION) < 0 || fflush(stdout) == EOF)
+		return EXIT_SYSTEM;
+	return EXIT_OK;
+}
+
 struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
@@ -38,6 +54,7 @@ static const struct subcommand subcommands[] = {
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"spamd-learn", spamd_learn_main, "feed kopano-spamd's spam/ and ham/ files to sa-learn"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
+	{"version", version_main, "print the release (also --version)"},
 };
 
 static void usage(void)
@@ -66,7 +83,7 @@ int main(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
-	sc = find(argv[1]);
+	sc = find(strcmp(argv[1], "--version") ? argv[1] : "version");
 	if (!sc) {
 		fprintf(stderr, "mtactl: unknown subcommand \"%s\"\n", argv[1]);
 		usage();

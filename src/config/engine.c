@@ -170,6 +170,7 @@ static void plan_tls(const struct settings *s, bool dovecot, struct tls_setup *t
 
 static void host_facts(enum var_stage stage, struct postfix_host *host)
 {
+	host->stage = stage;
 	host->filters = stage == STAGE_FULL;
 	host->filter_children = filters_amavis_children();
 	struct passwd *pw = getpwnam("postfix");

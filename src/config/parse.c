@@ -309,6 +309,26 @@ static bool is_alias_name(const char *s, size_t len)
 	return memchr(s, '@', len) ? is_address(s, len) : is_localpart(s, len);
 }
 
+/* What an alias may be: a name, an address, or "@domain", virtual(5)'s
+ * catch-all for the addresses of domain that nothing else matches. */
+static bool is_alias_key(const char *s, size_t len)
+{
+	return len > 1 && s[0] == '@' ? is_domain(s + 1, len - 1) : is_alias_name(s, len);
+}
+
+bool alias_is_catchall(const struct alias *a)
+{
+	return a->address[0] == '@';
+}
+
+bool aliases_catch_all(const struct alias_list *l, const char *domain)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (alias_is_catchall(&l->item[i]) && !strcasecmp(l->item[i].address + 1, domain))
+			return true;
+	return false;
+}
+
 bool parse_aliases(const char *value, const char *primary_domain, struct alias_list *out,
 		   struct strbuf *why)
 {
@@ -323,8 +343,9 @@ bool parse_aliases(const char *value, const char *primary_domain, struct alias_l
 			return false;
 		}
 		size_t alen = (size_t)(colon - tok);
-		if (!is_alias_name(tok, alen)) {
-			why_token(why, "an alias that is a local part or an address", tok, alen);
+		if (!is_alias_key(tok, alen)) {
+			why_token(why, "an alias that is a local part, an address or @domain (a catch-all)", tok,
+				  alen);
 			return false;
 		}
 		struct alias a;

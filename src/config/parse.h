@@ -38,9 +38,11 @@ struct mailbox_list {
 };
 
 /* One MAIL_ALIASES entry: `alias:target[,target...]`, bare names made
- * addresses of the primary domain. */
+ * addresses of the primary domain. An alias "@domain" is a catch-all: it
+ * takes the mail for every address of domain that nothing else matches
+ * (virtual(5)). */
 struct alias {
-	char *address;
+	char *address;  /* lower-cased; "@domain" for a catch-all */
 	struct strlist targets;
 };
 
@@ -49,6 +51,10 @@ struct alias_list {
 	size_t len;
 	size_t cap;
 };
+
+bool alias_is_catchall(const struct alias *a);
+/* Whether the list holds a catch-all for domain. */
+bool aliases_catch_all(const struct alias_list *l, const char *domain);
 
 /* SMTP_RELAY_HOSTAUTH: `host[:port] [user:password]`. */
 struct relay {

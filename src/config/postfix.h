@@ -15,6 +15,7 @@
 struct postfix_host {
 	unsigned long uid, gid; /* the postfix user, owner of virtual mailboxes */
 	bool ipv6;              /* the kernel has IPv6 (Docker can switch it off) */
+	enum var_stage stage;   /* the image: which master.cf services exist */
 	bool filters;           /* the full image: amavis, SPF, PostSRSd */
 	int filter_children;    /* amavis processes = smtp-amavis maxproc */
 };
@@ -39,10 +40,18 @@ struct postfix_map {
 	bool group_postfix;
 };
 
+/* With a catch-all (@domain alias) virtual_alias_maps ends in identity
+ * lookups of the real mailboxes: Postfix tries a recipient's full address
+ * in every alias table before any @domain key, so a mailbox found as itself
+ * keeps its mail (VIRTUAL_README, "catch-all"). They come last, so that
+ * explicit aliases and REGEX_ALIAS still win as without a catch-all:
+ * MAIL_BOXES as "address address" lines, and the LDAP and MySQL mailbox
+ * tables, whose result must then be the address (LDAP's mail attribute). */
 enum postfix_map_id {
 	MAP_USERS, MAP_LDAP_USERS, MAP_MYSQL_USERS,               /* virtual_mailbox_maps */
 	MAP_ALIASES, MAP_LDAP_ALIASES, MAP_LDAP_GROUPS, MAP_LDAP_EXPAND,
 	MAP_MYSQL_ALIASES, MAP_REGEX_ALIASES,                     /* virtual_alias_maps */
+	MAP_USERS_IDENTITY,                                       /* + with a catch-all */
 	MAP_RELAY_PASSWORDS,
 	MAP_SRS_SENDERS,                                          /* sender_dependent_default_transport_maps */
 	MAP_SRS_KEEP,                                             /* srs-cleanup's sender_canonical_maps */

@@ -117,6 +117,11 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	sb_reset(&list);
 	for (int i = MAP_ALIASES; i <= MAP_REGEX_ALIASES; i++)
 		map_ref(&list, &maps[i]);
+	if (s->catch_all) { /* identities last: see postfix.h */
+		map_ref(&list, &maps[MAP_USERS_IDENTITY]);
+		map_ref(&list, &maps[MAP_LDAP_USERS]);
+		map_ref(&list, &maps[MAP_MYSQL_USERS]);
+	}
 	params_set(p, "virtual_alias_maps", list.buf);
 	sb_free(&list);
 	tls_params(tls, p);

@@ -40,6 +40,7 @@ void postfix_maps_render(const struct settings *s, const struct postfix_host *ho
 {
 	map_init(&maps[MAP_USERS], "virt-users", "lmdb", 0644);
 	map_init(&maps[MAP_ALIASES], "virt-aliases", "lmdb", 0644);
+	map_init(&maps[MAP_USERS_IDENTITY], "virt-users-identity", "lmdb", 0644);
 	map_init(&maps[MAP_REGEX_ALIASES], "regexp-aliases", "regexp", 0644);
 	map_init(&maps[MAP_RELAY_PASSWORDS], "sasl-passwords", "lmdb", 0600);
 	map_init(&maps[MAP_LDAP_USERS], "ldap-users.cf", "ldap", 0640);
@@ -54,9 +55,12 @@ void postfix_maps_render(const struct settings *s, const struct postfix_host *ho
 		maps[i].group_postfix = maps[i].mode == 0640;
 	postfix_lookups_render(s, maps);
 
-	for (size_t i = 0; i < s->boxes.len; i++)
-		sb_addf(&maps[MAP_USERS].text, "%s %s\n", s->boxes.item[i].address,
-			s->boxes.item[i].path);
+	for (size_t i = 0; i < s->boxes.len; i++) {
+		const char *address = s->boxes.item[i].address;
+		sb_addf(&maps[MAP_USERS].text, "%s %s\n", address, s->boxes.item[i].path);
+		if (s->catch_all && aliases_catch_all(&s->aliases, strrchr(address, '@') + 1))
+			sb_addf(&maps[MAP_USERS_IDENTITY].text, "%s %s\n", address, address);
+	}
 
 	for (size_t i = 0; i < s->aliases.len; i++) {
 		const struct alias *a = &s->aliases.item[i];

@@ -1,47 +1,99 @@
 /* master.cf. Postfix's stock services, none chrooted: in a container the
  * chroot adds nothing but copies of resolv.conf and friends to keep fresh.
- * Later stages add their listeners here (submission, smtps, amavis). */
+ * Later stages add their services to the table and their listeners here
+ * (submission, smtps, amavis). The table is also the truth about which
+ * transports exist (postfix_master.h): VIRTUAL_TRANSPORT is checked
+ * against it. */
 #include "config/postfix.h"
+#include "config/postfix_master.h"
 
 #include "common/common.h"
 #include "config/filters.h"
 
+/* One master.cf line (master(5)); `stage` is the first image that has it.
+ * maxproc NULL: one process per amavis child (postfix_host.filter_children). */
 struct master_service {
 	const char *name, *type, *private_, *unpriv, *chroot, *wakeup, *maxproc, *command;
+	enum var_stage stage;
 };
 
-static const struct master_service stock[] = {
-	{"smtp", "inet", "n", "-", "n", "-", "-", "smtpd"},
-	{"pickup", "unix", "n", "-", "n", "60", "1", "pickup"},
-	{"cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"},
-	{"qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"},
-	{"tlsmgr", "unix", "-", "-", "n", "1000?", "1", "tlsmgr"},
-	{"rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"},
-	{"bounce", "unix", "-", "-", "n", "-", "0", "bounce"},
-	{"defer", "unix", "-", "-", "n", "-", "0", "bounce"},
-	{"trace", "unix", "-", "-", "n", "-", "0", "bounce"},
-	{"verify", "unix", "-", "-", "n", "-", "1", "verify"},
-	{"flush", "unix", "n", "-", "n", "1000?", "0", "flush"},
-	{"proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"},
-	{"proxywrite", "unix", "-", "-", "n", "-", "1", "proxymap"},
-	{"smtp", "unix", "-", "-", "n", "-", "-", "smtp"},
-	{"relay", "unix", "-", "-", "n", "-", "-", "smtp\n  -o syslog_name=postfix/$service_name"},
-	{"showq", "unix", "n", "-", "n", "-", "-", "showq"},
-	{"error", "unix", "-", "-", "n", "-", "-", "error"},
-	{"retry", "unix", "-", "-", "n", "-", "-", "error"},
-	{"discard", "unix", "-", "-", "n", "-", "-", "discard"},
-	{"local", "unix", "-", "n", "n", "-", "-", "local"},
-	{"virtual", "unix", "-", "n", "n", "-", "-", "virtual"},
-	{"lmtp", "unix", "-", "-", "n", "-", "-", "lmtp"},
-	{"anvil", "unix", "-", "-", "n", "-", "1", "anvil"},
-	{"scache", "unix", "-", "-", "n", "-", "1", "scache"},
-	{"postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"},
+static const struct master_service services[] = {
+	{"smtp", "inet", "n", "-", "n", "-", "-", "smtpd", STAGE_MINI},
+	{"pickup", "unix", "n", "-", "n", "60", "1", "pickup", STAGE_MINI},
+	{"cleanup", "unix", "n", "-", "n", "-", "0", "cleanup", STAGE_MINI},
+	{"qmgr", "unix", "n", "-", "n", "300", "1", "qmgr", STAGE_MINI},
+	{"tlsmgr", "unix", "-", "-", "n", "1000?", "1", "tlsmgr", STAGE_MINI},
+	{"rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite", STAGE_MINI},
+	{"bounce", "unix", "-", "-", "n", "-", "0", "bounce", STAGE_MINI},
+	{"defer", "unix", "-", "-", "n", "-", "0", "bounce", STAGE_MINI},
+	{"trace", "unix", "-", "-", "n", "-", "0", "bounce", STAGE_MINI},
+	{"verify", "unix", "-", "-", "n", "-", "1", "verify", STAGE_MINI},
+	{"flush", "unix", "n", "-", "n", "1000?", "0", "flush", STAGE_MINI},
+	{"proxymap", "unix", "-", "-", "n", "-", "-", "proxymap", STAGE_MINI},
+	{"proxywrite", "unix", "-", "-", "n", "-", "1", "proxymap", STAGE_MINI},
+	{"smtp", "unix", "-", "-", "n", "-", "-", "smtp", STAGE_MINI},
+	{"relay", "unix", "-", "-", "n", "-", "-", "smtp\n  -o syslog_name=postfix/$service_name", STAGE_MINI},
+	{"showq", "unix", "n", "-", "n", "-", "-", "showq", STAGE_MINI},
+	{"error", "unix", "-", "-", "n", "-", "-", "error", STAGE_MINI},
+	{"retry", "unix", "-", "-", "n", "-", "-", "error", STAGE_MINI},
+	{"discard", "unix", "-", "-", "n", "-", "-", "discard", STAGE_MINI},
+	{"local", "unix", "-", "n", "n", "-", "-", "local", STAGE_MINI},
+	{"virtual", "unix", "-", "n", "n", "-", "-", "virtual", STAGE_MINI},
+	{"lmtp", "unix", "-", "-", "n", "-", "-", "lmtp", STAGE_MINI},
+	{"anvil", "unix", "-", "-", "n", "-", "1", "anvil", STAGE_MINI},
+	{"scache", "unix", "-", "-", "n", "-", "1", "scache", STAGE_MINI},
+	{"postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd", STAGE_MINI},
+	/* The client that hands mail to amavis (the amavis README's setup). */
+	{"lmtp-amavis", "unix", "-", "-", "n", "-", NULL,
+	 "lmtp\n"
+	 "  -o syslog_name=postfix/amavis\n"
+	 "  -o lmtp_data_done_timeout=1200\n"
+	 "  -o lmtp_send_xforward_command=yes\n"
+	 "  -o max_use=20\n"
+	 "  -o lmtp_tls_security_level=none",
+	 STAGE_FULL},
 };
 
-static void service_render(const struct master_service *m, struct strbuf *out)
+/* Postfix's delivery agents (the programs of transport(5)'s transports):
+ * a unix service running one of them is a transport. */
+static bool is_transport(const struct master_service *m)
 {
-	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", m->name, m->type, m->private_,
-		m->unpriv, m->chroot, m->wakeup, m->maxproc, m->command);
+	static const char *const agents[] = {"smtp", "lmtp", "local", "virtual", "pipe", "error", "discard"};
+	if (strcmp(m->type, "unix") != 0)
+		return false;
+	size_t len = strcspn(m->command, " \n");
+	for (size_t i = 0; i < ARRAY_LEN(agents); i++)
+		if (strlen(agents[i]) == len && !memcmp(agents[i], m->command, len))
+			return true;
+	return false;
+}
+
+bool postfix_master_has_transport(enum var_stage stage, const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_LEN(services); i++)
+		if (services[i].stage <= stage && is_transport(&services[i]) &&
+		    strlen(services[i].name) == len && !memcmp(services[i].name, name, len))
+			return true;
+	return false;
+}
+
+void postfix_master_transports(enum var_stage stage, struct strbuf *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_LEN(services); i++)
+		if (services[i].stage <= stage && is_transport(&services[i]))
+			sb_addf(out, "%s%s", n++ ? ", " : "", services[i].name);
+}
+
+static void service_render(const struct master_service *m, const struct postfix_host *host,
+			   struct strbuf *out)
+{
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s ", m->name, m->type, m->private_, m->unpriv,
+		m->chroot, m->wakeup);
+	if (m->maxproc)
+		sb_addf(out, "%-7s %s\n", m->maxproc, m->command);
+	else
+		sb_addf(out, "%-7d %s\n", host->filter_children, m->command);
 }
 
 /* Submission (587, STARTTLS) and SMTPS (465, implicit TLS): only with a
@@ -97,20 +149,15 @@ static void loopback_smtpd_render(int port, const char *name, const char *cleanu
 		     "  -o local_header_rewrite_clients=\n");
 }
 
-/* amavis's two sides (the amavis README's Postfix setup): the client that
- * hands mail over, and the listener that takes it back. Then the SRS loop:
- * forwarded mail of outside senders leaves through srs-forward to a
- * listener whose cleanup asks PostSRSd for the sender (and expands no
- * alias again), so only mail leaving this host gets an SRS0 sender. */
-static void filters_render_master(const struct postfix_host *host, struct strbuf *out)
+/* The listener that takes mail back from amavis (the amavis README's
+ * Postfix setup; the client that hands it over is lmtp-amavis in the
+ * table). Then the SRS loop: forwarded mail of outside senders leaves
+ * through srs-forward to a listener whose cleanup asks PostSRSd for the
+ * sender (and expands no alias again), so only mail leaving this host gets
+ * an SRS0 sender; srs-forward is internal, not a transport to choose, so
+ * it stays out of the table. Last, the SPF policy service. */
+static void filters_render_master(struct strbuf *out)
 {
-	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7d %s\n", "lmtp-amavis", "unix", "-", "-", "n", "-",
-		host->filter_children, "lmtp");
-	sb_adds(out, "  -o syslog_name=postfix/amavis\n"
-		     "  -o lmtp_data_done_timeout=1200\n"
-		     "  -o lmtp_send_xforward_command=yes\n"
-		     "  -o max_use=20\n"
-		     "  -o lmtp_tls_security_level=none\n");
 	loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-forward", "unix", "-", "-", "n", "-",
 		"-", "smtp");
@@ -138,12 +185,14 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 {
 	sb_adds(out, "# Written by `mtactl config`; see master(5).\n"
 		     "# service  type       private unpriv  chroot  wakeup  maxproc command\n");
-	for (size_t i = 0; i < ARRAY_LEN(stock); i++) {
-		service_render(&stock[i], out);
+	for (size_t i = 0; i < ARRAY_LEN(services); i++) {
+		if (services[i].stage > host->stage)
+			continue;
+		service_render(&services[i], host, out);
 		/* Mail submitted on this host (sendmail) is outgoing mail of ours:
 		 * amavis's ORIGINATING door signs it. (XFORWARD carries no client
 		 * address for it, so amavis's MYNETS bank would not see it.) */
-		if (host->filters && !strcmp(stock[i].name, "pickup"))
+		if (host->filters && !strcmp(services[i].name, "pickup"))
 			sb_adds(out, "  -o content_filter=" AMAVIS_ORIGINATING_FILTER "\n");
 	}
 	if (settings_sasl_active(s)) {
@@ -151,5 +200,5 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 		submission_render("smtps", true, host->filters, out);
 	}
 	if (host->filters)
-		filters_render_master(host, out);
+		filters_render_master(out);
 }

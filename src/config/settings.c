@@ -6,6 +6,7 @@
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
+#include "config/postfix_master.h"
 #include "tls/tls.h"
 
 /* Used when neither MAIL_DOMAIN nor the hostname names a domain (the old
@@ -241,6 +242,50 @@ static void check_tls_files(struct settings *s, struct strbuf *errors)
 	}
 }
 
+/* A catch-all (@domain) only works for a domain we are the destination
+ * for: Postfix refuses mail for any other domain before it looks at the
+ * aliases (relay access denied). */
+static void check_catch_alls(struct settings *s, struct strbuf *errors)
+{
+	for (size_t i = 0; i < s->aliases.len; i++) {
+		const struct alias *a = &s->aliases.item[i];
+		if (!alias_is_catchall(a))
+			continue;
+		s->catch_all = true;
+		if (strlist_contains_nocase(&s->domains, a->address + 1))
+			continue;
+		struct strbuf what;
+		sb_init(&what);
+		sb_adds(&what, "a catch-all @domain only for a domain of MAIL_DOMAIN (");
+		for (size_t d = 0; d < s->domains.len; d++)
+			sb_addf(&what, "%s%s", d ? " " : "", s->domains.item[d]);
+		sb_addf(&what, "), got \"%s\"", a->address);
+		report(errors, &var_table[V_MAIL_ALIASES], s->value[V_MAIL_ALIASES], what.buf);
+		sb_free(&what);
+		return; /* one line for the variable */
+	}
+}
+
+/* VIRTUAL_TRANSPORT's transport must be a service that this image's
+ * master.cf defines for delivery: Postfix would accept any name and leave
+ * every message in the queue ("unknown mail transport"). */
+static void check_transport_service(const struct settings *s, enum var_stage stage,
+				    struct strbuf *errors)
+{
+	const char *v = s->value[V_VIRTUAL_TRANSPORT];
+	size_t len = strcspn(v, ":");
+	if (!*v || postfix_master_has_transport(stage, v, len))
+		return;
+	struct strbuf what;
+	sb_init(&what);
+	sb_addf(&what, "a transport that master.cf of the %s image defines for delivery (",
+		var_stage_name(stage));
+	postfix_master_transports(stage, &what);
+	sb_addf(&what, "), got \"%.*s\"", (int)(len > 80 ? 80 : len), v);
+	report(errors, &var_table[V_VIRTUAL_TRANSPORT], v, what.buf);
+	sb_free(&what);
+}
+
 /* A pass over the values that each alone are fine but together are not. */
 static void check_combinations(struct settings *s, struct strbuf *errors, struct strbuf *warnings)
 {
@@ -249,6 +294,7 @@ static void check_combinations(struct settings *s, struct strbuf *errors, struct
 	check_ldap(s, errors);
 	check_mysql(s);
 	check_tls_files(s, errors);
+	check_catch_alls(s, errors);
 	s->sasl_imap = set(s, V_SMTPD_SASL_IMAPHOST);
 	s->sasl_file = set(s, V_SMTPD_SASL_CLIENTAUTH);
 	s->dovecot_mailboxes = !strcmp(s->value[V_VIRTUAL_TRANSPORT], DOVECOT_TRANSPORT);
@@ -326,6 +372,7 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 	sb_free(&ignored);
 
 	check_combinations(s, errors, warnings);
+	check_transport_service(s, image_stage, errors);
 	return errors->len == errors_before;
 }
 

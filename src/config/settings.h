@@ -28,6 +28,7 @@ struct settings {
 	bool ldap_lookup, ldap_groups, mysql_lookup;
 	bool sasl_file, sasl_imap, sasl_ldap, sasl_mysql;
 	bool dovecot_mailboxes;       /* VIRTUAL_TRANSPORT hands mail to Dovecot's LMTP */
+	bool catch_all;               /* MAIL_ALIASES has an @domain entry */
 };
 
 #define DOVECOT_TRANSPORT "lmtp:unix:private/transport"

@@ -31,7 +31,7 @@ const struct var_def var_table[VAR_COUNT] = {
 	},
 	[V_MAIL_ALIASES] = {
 		.name = "MAIL_ALIASES", .def = "", .stage = STAGE_MINI, .check = check_aliases,
-		.doc = "Space-separated alias:address[,address...]; a bare name is at the primary domain.",
+		.doc = "Space-separated alias:address[,address...]; a bare name is at the primary domain; @domain:address catches the unknown addresses of a MAIL_DOMAIN domain.",
 	},
 	[V_MAIL_BOXES] = {
 		.name = "MAIL_BOXES", .def = "", .stage = STAGE_MINI, .check = check_mailboxes,
@@ -80,7 +80,7 @@ const struct var_def var_table[VAR_COUNT] = {
 	[V_VIRTUAL_TRANSPORT] = {
 		.name = "VIRTUAL_TRANSPORT", .def = "", .def_doc = "local mailboxes under /var/mail",
 		.stage = STAGE_MINI, .flags = VAR_POSTCONF, .check = check_transport,
-		.doc = "Where accepted mail goes: empty for /var/mail, lmtp:host:port, or lmtp:unix:private/transport.",
+		.doc = "Where accepted mail goes: empty for /var/mail, or transport:nexthop with a delivery service of master.cf, e.g. lmtp:host:port or lmtp:unix:private/transport.",
 	},
 	[V_DOVECOT_AUTH_USERNAME_FORMAT] = {
 		.name = "DOVECOT_AUTH_USERNAME_FORMAT", .def = "%Lu", .stage = STAGE_BASE,

@@ -240,6 +240,28 @@ class Container:
         docker("rm", "-f", "-v", self.name, check=False)
 
 
+def file_text(c, path):
+    """The text of a file in container c, or '' when it does not exist (yet)."""
+    p = c.exec(["cat", path], check=False)
+    return p.stdout if p.returncode == 0 else ""
+
+
+def wait_in_file(c, path, text, timeout=40):
+    """Waits (bounded) until the file in container c contains text; returns
+    the file's text. The failure names the file's end and the logs."""
+    content = [""]
+
+    def check():
+        content[0] = file_text(c, path)
+        return text in content[0]
+    try:
+        wait_for(check, timeout=timeout, interval=1, what="%r in %s" % (text, path))
+    except AssertionError as e:
+        raise AssertionError("%s; file now:\n%s\nlogs:\n%s"
+                             % (e, content[0][-2000:], c.logs()[-4000:]))
+    return content[0]
+
+
 class Sink(Container):
     """A mta-testpeer container running sink.py."""
 

@@ -20,7 +20,8 @@ from basepeers import (LDAP_ADMIN_DN, LDAP_ADMIN_PW, LDAP_STAFF, LDAP_SUFFIX, LD
                        file_fingerprint, imap_login_result, imap_messages, make_cert,
                        pop3_login_result, pop3_messages, served_cert_pem, submit, tls_version_ok,
                        token, unauth_relay_attempt, write_replace)
-from dockerlib import rcpt_code, send_mail, wait_for
+from dockerlib import file_text as cat
+from dockerlib import rcpt_code, send_mail, wait_for, wait_in_file
 
 BAD_CONFIG_EXIT = 100
 DOVECOT_TRANSPORT = "lmtp:unix:private/transport"
@@ -28,25 +29,6 @@ FOREIGN = "someone@foreign.test"
 
 
 # --- small helpers ----------------------------------------------------------------
-
-def cat(c, path):
-    p = c.exec(["cat", path], check=False)
-    return p.stdout if p.returncode == 0 else ""
-
-
-def wait_in_file(c, path, text, timeout=40):
-    content = [""]
-
-    def check():
-        content[0] = cat(c, path)
-        return text in content[0]
-    try:
-        wait_for(check, timeout=timeout, interval=1, what="%r in %s" % (text, path))
-    except AssertionError as e:
-        raise AssertionError("%s; file now:\n%s\nlogs:\n%s"
-                             % (e, content[0][-2000:], c.logs()[-4000:]))
-    return content[0]
-
 
 def assert_sent(r):
     assert r["error"] is None and r["delivered"], "SMTP transaction failed: %r" % (r,)

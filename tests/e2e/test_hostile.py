@@ -2,13 +2,16 @@
 a non-zero exit (100) before any service starts, one line naming the
 variable, and nothing half-written on a volume that had a good
 configuration. Also: relay tricks on every port without authentication,
-and the start-up warning for a mynetworks wider than this host."""
+the start-up warning for a mynetworks wider than this host, and
+VIRTUAL_TRANSPORT checked against the transports of the image's master.cf
+(at start and by `mtactl config --check`)."""
+import secrets
 import smtplib
 import ssl
 
 import pytest
 
-from dockerlib import rcpt_code
+from dockerlib import IMAGE, LABEL, docker, rcpt_code, send_mail, unique_name
 
 GOOD = {"MAIL_BOXES": "info@example.com"}
 
@@ -54,7 +57,14 @@ CASES = [
     ("full", "DKIM_SELECTOR", "-bad"),
     ("full", "CLAMAV_FRESHCLAM", "sometimes"),
     ("full", "KOPANO_SPAMD_LIB", "spamd"),
+    ("mini", "VIRTUAL_TRANSPORT", "carrier-pigeon:x"),
+    ("mini", "MAIL_ALIASES", "@foreign.test:info@example.com"),
+    ("base", "VIRTUAL_TRANSPORT", "lmtp-amavis:unix:/run/amavis/inbound.sock"),
 ]
+
+# Cases that are bad only on an image smaller than full (the volume test runs full).
+SMALLER_IMAGES_ONLY = {("base", "FINAL_SPAM_DESTINY", "D_PASS"),
+                       ("base", "VIRTUAL_TRANSPORT", "lmtp-amavis:unix:/run/amavis/inbound.sock")}
 
 
 @pytest.mark.parametrize("stage,name,value", CASES,
@@ -80,7 +90,7 @@ def test_bad_settings_leave_a_volume_as_it_was(run_config_error, mta, volume):
                      "xargs md5sum"]).stdout
     c.stop()
     # Every fourth case, less those that are bad only on a smaller image.
-    for stage, name, value in [c for c in CASES[::4] if c[1] != "FINAL_SPAM_DESTINY"]:
+    for stage, name, value in [c for c in CASES[::4] if c not in SMALLER_IMAGES_ONLY]:
         env = {"FORCE_CONFIG": "1", "MAIL_BOXES": "other@example.com"}
         env[name] = value  # last: the MAIL_BOXES cases replace the good value
         code, out = run_config_error(stage="full", env=env,
@@ -124,3 +134,59 @@ def test_wide_mynetworks_warns(mta):
     assert "mynetworks includes 172.16.0.0/12" in c.logs()
     c2 = mta(stage="mini", env={"MAIL_BOXES": "info@example.com"})
     assert "mynetworks includes" not in c2.logs()
+
+
+# --- VIRTUAL_TRANSPORT: a transport of this image's master.cf -----------------------
+
+MINI_TRANSPORTS = ("smtp", "relay", "error", "retry", "discard", "local", "virtual", "lmtp")
+
+
+def config_check(net, stage, env):
+    """`mtactl config --check` in a fresh container of the image: (exit, output)."""
+    args = ["run", "--rm", "--name", unique_name("check-" + stage), "--label", LABEL,
+            "--network", net, "--hostname", "mx1.example.com",
+            "--entrypoint", "/usr/local/bin/mtactl"]
+    for k, v in env.items():
+        args += ["-e", "%s=%s" % (k, v)]
+    p = docker(*args, "%s:%s" % (IMAGE, stage), "config", "--check", check=False, merge=True,
+               timeout=60)
+    return p.returncode, p.stdout
+
+
+@pytest.mark.parametrize("how", ["start", "check"])
+def test_unknown_transport_named_with_the_valid_ones(run_config_error, net, how):
+    env = dict(GOOD, VIRTUAL_TRANSPORT="carrier-pigeon:x")
+    if how == "start":
+        code, out = run_config_error(stage="mini", env=env)
+    else:
+        code, out = config_check(net, "mini", env)
+    assert code == 100, "exit %r:\n%s" % (code, out[-2000:])
+    lines = [ln for ln in out.splitlines() if "VIRTUAL_TRANSPORT" in ln]
+    assert len(lines) == 1, out[-2000:]
+    line = lines[0]
+    assert 'VIRTUAL_TRANSPORT="carrier-pigeon:x"' in line and 'got "carrier-pigeon"' in line, line
+    for t in MINI_TRANSPORTS:
+        assert t in line, "%s not named among the valid transports: %s" % (t, line)
+    assert "lmtp-amavis" not in line, line   # the full image's, not the mini's
+    assert "starting the Postfix mail system" not in out
+
+
+def test_valid_transports_pass_the_check(net):
+    """The nexthop forms of transport(5) still pass, on the image's own check."""
+    for value in ("lmtp:app:2003", "lmtp:[app]:2003", "lmtp:inet:app:2003", "lmtp:[10.1.2.3]:24",
+                  "lmtp:unix:private/transport", "smtp:[relay.example.com]:587", "relay:relay.test"):
+        code, out = config_check(net, "mini", dict(GOOD, VIRTUAL_TRANSPORT=value))
+        assert code == 0, "%s refused (exit %r):\n%s" % (value, code, out[-2000:])
+    code, out = config_check(net, "full", dict(GOOD, VIRTUAL_TRANSPORT="lmtp-amavis:unix:/x.sock"))
+    assert code == 0, out[-2000:]
+
+
+def test_valid_transport_starts_and_delivers(mta, sink):
+    lm = sink(mode="lmtp", port=24)
+    c = mta(stage="mini", env=dict(GOOD, VIRTUAL_TRANSPORT="lmtp:[%s]:24" % lm.name))
+    subject = "transport-" + secrets.token_hex(4)
+    r = send_mail(c.ip, 25, "alice@client.test", ["info@example.com"], subject)
+    assert r["error"] is None and r["delivered"], r
+    msgs = lm.wait_messages(1, timeout=60)
+    assert msgs[0]["rcpt_tos"] == ["info@example.com"], msgs
+    assert "Subject: " + subject in msgs[0]["data"]

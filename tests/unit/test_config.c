@@ -13,6 +13,7 @@
 #include "config/dovecot.h"
 #include "config/envlist.h"
 #include "config/postfix.h"
+#include "config/postfix_master.h"
 #include "config/settings.h"
 #include "fake_env.h"
 #include "golden.h"
@@ -63,6 +64,37 @@ static void test_defaults(void **state)
 	sb_free(&w);
 }
 
+/* Loads an environment of one variable on an image of stage; errors gets
+ * the refusal lines. */
+static bool load_one(enum var_stage stage, const char *name, const char *value, struct strbuf *errors)
+{
+	struct fake_env env = {{{name, value}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf w;
+	sb_init(&w);
+	sb_reset(errors);
+	bool ok = settings_load(&s, fake_env_get, &env, "mx1.example.com", stage, errors, &w);
+	settings_free(&s);
+	sb_free(&w);
+	return ok;
+}
+
+/* Refused with exactly one line naming the variable and the value, which
+ * contains expected (when not NULL). */
+static void assert_refused(enum var_stage stage, const char *name, const char *value, const char *expected)
+{
+	struct strbuf e;
+	sb_init(&e);
+	if (load_one(stage, name, value, &e))
+		fail_msg("%s=\"%s\" accepted", name, value);
+	char want[160];
+	snprintf(want, sizeof want, "%s=\"%s\": expected ", name, value);
+	if (!strstr(e.buf, want) || (expected && !strstr(e.buf, expected)))
+		fail_msg("got \"%s\", want \"%s...%s\"", e.buf, want, expected ? expected : "");
+	assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
+	sb_free(&e);
+}
+
 /* Each bad value gives exactly one line naming the variable and the value. */
 static void test_bad_values(void **state)
 {
@@ -88,22 +120,8 @@ static void test_bad_values(void **state)
 		{"RES_OPTIONS", "attempts:"},
 		{"RES_OPTIONS", "   "},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct fake_env env = {{{cases[i][0], cases[i][1]}, {NULL, NULL}}};
-		struct settings s;
-		struct strbuf e, w;
-		sb_init(&e);
-		sb_init(&w);
-		assert_false(load(&env, "mx1.example.com", &s, &e, &w));
-		char want[128];
-		snprintf(want, sizeof want, "%s=\"%s\": expected ", cases[i][0], cases[i][1]);
-		if (!strstr(e.buf, want))
-			fail_msg("case %zu: got \"%s\", want it to contain \"%s\"", i, e.buf, want);
-		assert_ptr_equal(strchr(e.buf, '\n'), e.buf + e.len - 1); /* one line */
-		settings_free(&s);
-		sb_free(&e);
-		sb_free(&w);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_refused(STAGE_FULL, cases[i][0], cases[i][1], NULL);
 }
 
 static void test_combination_and_secret(void **state)
@@ -232,6 +250,205 @@ static void test_lmtp_transport_and_no_maps(void **state)
 	assert_null(strstr(main_cf.buf, "smtp_sasl_auth_enable"));
 	postfix_maps_free(maps);
 	sb_free(&main_cf);
+	sb_free(&master_cf);
+}
+
+/* The virtual_alias_maps line of main.cf (without "virtual_alias_maps = "). */
+static void alias_maps_line(const char *main_cf, char *out, size_t size)
+{
+	const char *line = strstr(main_cf, "\nvirtual_alias_maps =");
+	assert_non_null(line);
+	line += strlen("\nvirtual_alias_maps =");
+	line += *line == ' ';
+	size_t len = strcspn(line, "\n");
+	assert_true(len < size);
+	memcpy(out, line, len);
+	out[len] = '\0';
+}
+
+/* A catch-all: the real mailboxes of its domain are found as themselves
+ * first, in a table after every alias table; other domains are left alone. */
+static void test_catch_all_identities(void **state)
+{
+	(void)state;
+	struct fake_env env = {{
+		{"MAIL_DOMAIN", "example.com other.org"},
+		{"MAIL_BOXES", "info@example.com sales@example.com:sales/inbox box@other.org"},
+		{"MAIL_ALIASES", "@example.com:info root:sales"},
+		{"REGEX_ALIAS", "/^(.+)[+-].*@(.+)$/ $1@$2"},
+		{NULL, NULL},
+	}};
+	struct strbuf main_cf, master_cf;
+	sb_init(&main_cf);
+	sb_init(&master_cf);
+	struct postfix_map maps[MAP_COUNT];
+	render_all(&env, &no_tls, &main_cf, &master_cf, maps, NULL);
+	assert_string_equal(maps[MAP_ALIASES].text.buf,
+			    "@example.com info@example.com\nroot@example.com sales@example.com\n");
+	assert_string_equal(maps[MAP_USERS_IDENTITY].text.buf,
+			    "info@example.com info@example.com\nsales@example.com sales@example.com\n");
+	char line[512];
+	alias_maps_line(main_cf.buf, line, sizeof line);
+	assert_string_equal(line, "lmdb:/etc/postfix/virt-aliases regexp:/etc/postfix/regexp-aliases "
+				  "lmdb:/etc/postfix/virt-users-identity");
+	postfix_maps_free(maps);
+	sb_reset(&main_cf);
+	sb_reset(&master_cf);
+
+	/* LDAP and MySQL mailboxes: their lookup tables answer as identities. */
+	struct fake_env lookups = {{
+		{"MAIL_ALIASES", "@example.com:info@example.com"},
+		{"LDAP_HOST", "auth"},
+		{"LDAP_USER_BASE", "ou=users,dc=example,dc=com"},
+		{"LDAP_QUERY_FILTER_USER", "(&(objectclass=posixAccount)(mail=%s))"},
+		{"LDAP_QUERY_FILTER_ALIAS", "(&(objectclass=posixAccount)(aliases=%s))"},
+		{"MYSQL_HOST", "db"},
+		{"MYSQL_DATABASE", "postfix"},
+		{"MYSQL_QUERY_USER", "select mail from users where mail='%s'"},
+		{NULL, NULL},
+	}};
+	render_all(&lookups, &no_tls, &main_cf, &master_cf, maps, NULL);
+	assert_int_equal(maps[MAP_USERS_IDENTITY].text.len, 0); /* no MAIL_BOXES */
+	alias_maps_line(main_cf.buf, line, sizeof line);
+	assert_string_equal(line, "lmdb:/etc/postfix/virt-aliases ldap:/etc/postfix/ldap-aliases.cf "
+				  "ldap:/etc/postfix/ldap-users.cf mysql:/etc/postfix/mysql-users.cf");
+	assert_non_null(strstr(main_cf.buf, "\nvirtual_mailbox_maps = ldap:/etc/postfix/ldap-users.cf "
+					    "mysql:/etc/postfix/mysql-users.cf\n"));
+	postfix_maps_free(maps);
+	sb_reset(&main_cf);
+	sb_reset(&master_cf);
+
+	/* Without a catch-all the mailbox tables stay out of virtual_alias_maps. */
+	lookups.pairs[0][1] = "postmaster:info@example.com";
+	render_all(&lookups, &no_tls, &main_cf, &master_cf, maps, NULL);
+	alias_maps_line(main_cf.buf, line, sizeof line);
+	assert_string_equal(line, "lmdb:/etc/postfix/virt-aliases ldap:/etc/postfix/ldap-aliases.cf");
+	postfix_maps_free(maps);
+	sb_free(&main_cf);
+	sb_free(&master_cf);
+}
+
+/* A catch-all for a domain this server does not serve: one line naming it. */
+static void test_catch_all_unserved_domain(void **state)
+{
+	(void)state;
+	struct fake_env env = {{
+		{"MAIL_DOMAIN", "example.com other.org"},
+		{"MAIL_ALIASES", "root:info @other.org:info @foreign.test:info@example.com @x.test:info"},
+		{NULL, NULL},
+	}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	assert_false(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_string_equal(e.buf, "MAIL_ALIASES=\"root:info @other.org:info @foreign.test:info@example.com "
+				   "@x.test:info\": expected a catch-all @domain only for a domain of "
+				   "MAIL_DOMAIN (example.com other.org), got \"@foreign.test\"\n");
+	settings_free(&s);
+	/* The default MAIL_DOMAIN, from the host name, counts too. */
+	env.pairs[0][0] = "MAIL_DOMAIN_UNSET";
+	env.pairs[1][1] = "@example.com:info";
+	sb_reset(&e);
+	assert_true(load(&env, "mx1.example.com", &s, &e, &w));
+	assert_true(s.catch_all);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
+/* The transports come from master.cf's service table: the services of a
+ * delivery agent on this image, nothing else. */
+static void test_master_transports(void **state)
+{
+	(void)state;
+	static const char *const mini[] = {"smtp", "relay", "error", "retry", "discard", "local",
+					   "virtual", "lmtp"};
+	for (size_t i = 0; i < sizeof mini / sizeof mini[0]; i++) {
+		assert_true(postfix_master_has_transport(STAGE_MINI, mini[i], strlen(mini[i])));
+		assert_true(postfix_master_has_transport(STAGE_FULL, mini[i], strlen(mini[i])));
+	}
+	static const char *const not_transports[] = {"pickup", "cleanup", "qmgr", "rewrite", "bounce",
+						     "showq", "anvil", "postlog", "submission", "smtps",
+						     "carrier-pigeon", "lmt", "lmtpx", "", "LMTP"};
+	for (size_t i = 0; i < sizeof not_transports / sizeof not_transports[0]; i++)
+		assert_false(postfix_master_has_transport(STAGE_FULL, not_transports[i],
+							  strlen(not_transports[i])));
+	assert_false(postfix_master_has_transport(STAGE_MINI, "lmtp-amavis", 11));
+	assert_false(postfix_master_has_transport(STAGE_BASE, "lmtp-amavis", 11));
+	assert_true(postfix_master_has_transport(STAGE_FULL, "lmtp-amavis", 11));
+	assert_true(postfix_master_has_transport(STAGE_MINI, "lmtp:app:24", 4)); /* len bounds the name */
+
+	struct strbuf names;
+	sb_init(&names);
+	postfix_master_transports(STAGE_MINI, &names);
+	assert_string_equal(names.buf, "smtp, relay, error, retry, discard, local, virtual, lmtp");
+	sb_reset(&names);
+	postfix_master_transports(STAGE_FULL, &names);
+	assert_string_equal(names.buf, "smtp, relay, error, retry, discard, local, virtual, lmtp, lmtp-amavis");
+	sb_free(&names);
+}
+
+/* VIRTUAL_TRANSPORT: transport:nexthop syntax, then a transport of this
+ * image's master.cf; each refusal one line naming the value. */
+static void test_virtual_transport_validation(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"lmtp:app:2003", "lmtp:unix:private/transport", "lmtp:[app]:24",
+					   "lmtp:[10.0.0.5]:24", "lmtp:inet:app:24", "smtp:[relay.example.com]:587",
+					   "relay:relay.example.com", "virtual:x", "error:mailbox_disabled",
+					   "discard:silently"};
+	static const struct {
+		enum var_stage stage;
+		const char *value, *expected;
+	} bad[] = {
+		{STAGE_MINI, "carrier-pigeon:x",
+		 "a transport that master.cf of the mini image defines for delivery (smtp, relay, error, "
+		 "retry, discard, local, virtual, lmtp), got \"carrier-pigeon\""},
+		{STAGE_FULL, "pigeon:[app]:24",
+		 "a transport that master.cf of the full image defines for delivery (smtp, relay, error, "
+		 "retry, discard, local, virtual, lmtp, lmtp-amavis), got \"pigeon\""},
+		{STAGE_BASE, "lmtp-amavis:unix:/run/amavis/inbound.sock", "got \"lmtp-amavis\""},
+		{STAGE_MINI, "pickup:x", "got \"pickup\""},
+		{STAGE_MINI, "submission:x", "got \"submission\""},
+		{STAGE_MINI, "lmtp", "transport:nexthop"},
+		{STAGE_MINI, "lmtp:", "transport:nexthop"},
+		{STAGE_MINI, ":app:24", "transport:nexthop"},
+		{STAGE_MINI, "LMTP:app:24", "transport:nexthop"},
+		{STAGE_MINI, "lmtp:app 24", "transport:nexthop"},
+	};
+	struct strbuf e;
+	sb_init(&e);
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		if (!load_one(STAGE_MINI, "VIRTUAL_TRANSPORT", good[i], &e))
+			fail_msg("%s refused: %s", good[i], e.buf);
+	sb_free(&e);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_refused(bad[i].stage, "VIRTUAL_TRANSPORT", bad[i].value, bad[i].expected);
+}
+
+/* The full image's master.cf: amavis's client from the service table,
+ * sized to the amavis children, its listener and the SPF policy. */
+static void test_golden_full_master(void **state)
+{
+	(void)state;
+	static const struct postfix_host full = {.uid = 100, .gid = 102, .ipv6 = true, .stage = STAGE_FULL,
+						 .filters = true, .filter_children = 3};
+	struct fake_env env = {{{"MAIL_BOXES", "info@example.com"},
+				{"SMTPD_SASL_CLIENTAUTH", "client1:{PLAIN}secret1"},
+				{NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w, master_cf;
+	sb_init(&e);
+	sb_init(&w);
+	sb_init(&master_cf);
+	if (!load(&env, "mx1.example.com", &s, &e, &w))
+		fail_msg("settings refused: %s", e.buf);
+	postfix_master_render(&s, &full, &master_cf);
+	assert_golden("full-master.cf", master_cf.buf);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
 	sb_free(&master_cf);
 }
 
@@ -448,6 +665,11 @@ int main(void)
 		cmocka_unit_test(test_golden_mini),
 		cmocka_unit_test(test_lmtp_transport_and_no_maps),
 		cmocka_unit_test(test_golden_base),
+		cmocka_unit_test(test_catch_all_identities),
+		cmocka_unit_test(test_master_transports),
+		cmocka_unit_test(test_virtual_transport_validation),
+		cmocka_unit_test(test_golden_full_master),
+		cmocka_unit_test(test_catch_all_unserved_domain),
 		cmocka_unit_test(test_incomplete_combinations),
 		cmocka_unit_test(test_values_from_files),
 		cmocka_unit_test(test_generic_rule),

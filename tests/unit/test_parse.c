@@ -165,8 +165,26 @@ static void test_parse_aliases(void **state)
 	assert_string_equal(l.item[2].address, "abuse@other.org");
 	alias_list_free(&l);
 
+	/* A catch-all: "@domain", lower-cased; its targets are qualified as usual. */
+	assert_true(parse_aliases("@Other.ORG:info root:info @example.com:a@other.org,b", "example.com", &l,
+				  &why));
+	assert_int_equal(l.len, 3);
+	assert_string_equal(l.item[0].address, "@other.org");
+	assert_true(alias_is_catchall(&l.item[0]));
+	assert_false(alias_is_catchall(&l.item[1]));
+	assert_string_equal(l.item[0].targets.item[0], "info@example.com");
+	assert_string_equal(l.item[2].targets.item[1], "b@example.com");
+	assert_true(aliases_catch_all(&l, "other.org"));
+	assert_true(aliases_catch_all(&l, "EXAMPLE.com"));
+	assert_false(aliases_catch_all(&l, "example.org"));
+	assert_false(aliases_catch_all(&l, "root"));
+	alias_list_free(&l);
+	assert_false(aliases_catch_all(&l, "example.com")); /* empty list */
+
 	const char *bad[] = {"noseparator", "x:", ":y", "x:a,,b", "x:a, b", "r oot:a",
-			     "root:a root:b", "x:bad@@example.com", "x:a@exa_mple.com"};
+			     "root:a root:b", "x:bad@@example.com", "x:a@exa_mple.com",
+			     "@:x", "@bad_domain!:x", "@@example.com:x", "@example.com.:x",
+			     "x:@example.com", "@example.com:a @EXAMPLE.com:b", "@ex ample.com:x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sb_reset(&why);
 		assert_false(parse_aliases(bad[i], "example.com", &l, &why));
