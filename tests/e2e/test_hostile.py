@@ -60,6 +60,8 @@ CASES = [
     ("mini", "VIRTUAL_TRANSPORT", "carrier-pigeon:x"),
     ("mini", "MAIL_ALIASES", "@foreign.test:info@example.com"),
     ("base", "VIRTUAL_TRANSPORT", "lmtp-amavis:unix:/run/amavis/inbound.sock"),
+    ("mini", "RES_OPTIONS", "timeout:1 atempts:2"),
+    ("full", "RES_OPTIONS", "timeout:600"),
 ]
 
 # Cases that are bad only on an image smaller than full (the volume test runs full).
