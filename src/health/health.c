@@ -96,7 +96,8 @@ static bool read_line(int fd, char *buf, size_t size)
 }
 
 /* Connects to a mail service, reads its 220 greeting within the deadline
- * and says QUIT; appends the reason to why when it does not answer. */
+ * and says QUIT (reading the reply); appends the reason to why when it
+ * does not answer. */
 static bool greeting_ok(const char *what, const struct sockaddr *sa, socklen_t len,
 			struct strbuf *why)
 {
@@ -111,9 +112,13 @@ static bool greeting_ok(const char *what, const struct sockaddr *sa, socklen_t l
 		sb_addf(why, "%s: %s\n", what, strerror(errno));
 	else if (!(ok = read_line(fd, line, sizeof line) && !strncmp(line, "220", 3)))
 		sb_addf(why, "%s: no 220 greeting (got \"%.60s\")\n", what, line);
-	else {
-		ssize_t w = write(fd, "QUIT\r\n", 6);
-		(void)w; /* the greeting was all the probe needed */
+	else if (fd_write_all(fd, "QUIT\r\n", 6) == 0) {
+		/* Wait for the 221 before closing: amavis, failing to write it
+		 * to a closed socket, logged an error ("TROUBLE in
+		 * process_request: ... Broken pipe") and ended that child, at
+		 * every probe. The greeting was all the probe needed, so what
+		 * comes back does not matter. */
+		(void)read_line(fd, line, sizeof line);
 	}
 	close(fd);
 	return ok;
