@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include "clamav/clamav.h"
 #include "common/common.h"
 #include "dkim/dkim.h"
 
@@ -172,11 +173,14 @@ void filters_render(const struct settings *s, int children, struct filter_files 
 			     "LocalSocket /run/clamav/clamd.ctl\nFixStaleSocket true\n"
 			     "LocalSocketGroup clamav\nLocalSocketMode 666\nUser clamav\n"
 			     "Foreground true\nLogSyslog true\nLogFacility LOG_MAIL\n"
-			     "DatabaseDirectory /var/lib/clamav\nScanMail true\nScanArchive true\n"
+			     "DatabaseDirectory " CLAMAV_DB_DIR "\nScanMail true\nScanArchive true\n"
 			     "MaxThreads 4\nReadTimeout 180\nSelfCheck 3600\n");
-	sb_adds(&out->freshclam, "# Written by `mtactl config`; see freshclam.conf(5).\n"
-				 "DatabaseOwner clamav\nLogSyslog true\nLogFacility LOG_MAIL\n"
-				 "Foreground true\nDatabaseDirectory /var/lib/clamav\n"
+	/* freshclam runs under `mtactl freshclam`, which reads its output and
+	 * logs the outcome in one line; Checks is how often a day it runs. */
+	sb_adds(&out->freshclam, "# Written by `mtactl config`; see freshclam.conf(5). `mtactl freshclam`\n"
+				 "# runs freshclam Checks times a day and logs the outcome of each run.\n"
+				 "DatabaseOwner clamav\nLogSyslog false\n"
+				 "DatabaseDirectory " CLAMAV_DB_DIR "\n"
 				 "DatabaseMirror database.clamav.net\nChecks 24\n"
 				 "NotifyClamd " CLAMD_CONF "\n");
 }
@@ -192,9 +196,12 @@ void filter_files_free(struct filter_files *f)
 void filters_services(const struct settings *s, struct strbuf *out)
 {
 	if (!strcmp(s->value[V_CLAMAV_DAEMON], "yes")) {
-		sb_adds(out, "clamd quiet /usr/sbin/clamd --foreground\n");
+		/* clamd cannot start without a database: clamav-wait execs it
+		 * once there is one. */
+		sb_adds(out, "clamd quiet /usr/local/bin/mtactl clamav-wait " CLAMAV_DB_DIR
+			     " /usr/sbin/clamd --foreground\n");
 		if (!strcmp(s->value[V_CLAMAV_FRESHCLAM], "yes"))
-			sb_adds(out, "freshclam quiet /usr/bin/freshclam -d --foreground\n");
+			sb_adds(out, "freshclam - /usr/local/bin/mtactl freshclam\n");
 	}
 	sb_adds(out, "amavis - /usr/sbin/amavisd foreground\n");
 	if (*s->value[V_RAZOR_REGISTRATION])
