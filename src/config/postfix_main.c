@@ -56,7 +56,8 @@ static void sasl_params(const struct settings *s, struct params *p)
 /* The full image: every message passes amavis (virtual aliases expand
  * after it, on re-injection, so amavis sees the original recipients); SPF
  * is checked for mail from outside; PostSRSd rewrites forwarded senders. */
-static void filter_params(const struct postfix_host *host, struct params *p)
+static void filter_params(const struct settings *s, const struct postfix_host *host,
+			  struct params *p)
 {
 	if (!host->filters)
 		return;
@@ -66,7 +67,23 @@ static void filter_params(const struct postfix_host *host, struct params *p)
 		   "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, "
 		   "check_policy_service unix:private/policyd-spf");
 	params_set(p, "policyd-spf_time_limit", "3600");
-	params_setf(p, "sender_canonical_maps", "tcp:127.0.0.1:%d", SRS_FORWARD_PORT);
+	/* cleanup looks a rewritten sender up again, until it maps to itself
+	 * (cleanup_map11.c); PostSRSd answers that lookup of its own SRS
+	 * address with "already rewritten" and logs it at notice, once per
+	 * message. Mapping our SRS addresses to themselves first ends the
+	 * lookups there. ($$ is main.cf's $; a domain has no regexp specials
+	 * but the dot.) */
+	struct strbuf srs;
+	sb_init(&srs);
+	sb_adds(&srs, "regexp:{{/^(SRS[01][-+=].*@");
+	for (const char *c = settings_primary_domain(s); *c; c++) {
+		if (*c == '.')
+			sb_addc(&srs, '\\');
+		sb_addc(&srs, *c);
+	}
+	sb_addf(&srs, ")$$/ $${1}}}, tcp:127.0.0.1:%d", SRS_FORWARD_PORT);
+	params_set(p, "sender_canonical_maps", srs.buf);
+	sb_free(&srs);
 	params_set(p, "sender_canonical_classes", "envelope_sender");
 	params_setf(p, "recipient_canonical_maps", "tcp:127.0.0.1:%d", SRS_REVERSE_PORT);
 	params_set(p, "recipient_canonical_classes", "envelope_recipient, header_recipient");
@@ -111,7 +128,7 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	sb_free(&list);
 	tls_params(tls, p);
 	sasl_params(s, p);
-	filter_params(host, p);
+	filter_params(s, host, p);
 
 	if (!*s->value[V_VIRTUAL_TRANSPORT]) {
 		/* Postfix's virtual(8) delivers as the postfix user under /var/mail. */

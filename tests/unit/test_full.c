@@ -1,5 +1,6 @@
 /* DKIM key import and TXT records, ACME certificate selection, quarantine
- * header parsing, and the amavis configuration (golden file). */
+ * header parsing, the amavis configuration (golden file) and PostSRSd's
+ * place in main.cf. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 
 #include "acme/acme.h"
 #include "config/filters.h"
+#include "config/params.h"
+#include "config/postfix.h"
 #include "config/settings.h"
 #include "dkim/dkim.h"
 #include "fake_env.h"
@@ -268,6 +271,33 @@ static void test_golden_amavis(void **state)
 	sb_free(&services);
 }
 
+/* PostSRSd is asked about a sender once: our own SRS addresses map to
+ * themselves before its table, so cleanup's second lookup stops there. */
+static void test_srs_sender_map(void **state)
+{
+	(void)state;
+	struct fake_env env = {{{"MAIL_DOMAIN", "mail.example.com other.org"}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w))
+		fail_msg("%s", e.buf);
+	struct postfix_map maps[MAP_COUNT];
+	postfix_maps_render(&s, maps);
+	const struct postfix_host host = {.uid = 100, .gid = 102, .filters = true, .filter_children = 2};
+	const struct tls_setup tls = {.enabled = false};
+	struct params p = {0};
+	postfix_main_params(&s, &host, maps, &tls, &p);
+	assert_string_equal(params_get(&p, "sender_canonical_maps"),
+			    "regexp:{{/^(SRS[01][-+=].*@mail\\.example\\.com)$$/ $${1}}}, tcp:127.0.0.1:10001");
+	params_free(&p);
+	postfix_maps_free(maps);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_acme_pick),
 		cmocka_unit_test(test_quarantine_parse),
 		cmocka_unit_test(test_golden_amavis),
+		cmocka_unit_test(test_srs_sender_map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
