@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "acme/acme.h"
+#include "clamav/clamav.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "config/engine.h"
@@ -42,11 +43,13 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{"amavis-ls", amavis_ls_main, "list the quarantine (the old image's name)"},
 	{"acme", acme_main, "install this host's certificate from ACME_FILE (extract), or keep doing so (watch)"},
+	{"clamav-wait", clamav_wait_main, "run a program (clamd) once DIR holds a ClamAV database"},
 	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
 	{"dkim", dkim_main, "print the DKIM DNS record (txt) or make a new key (genkey)"},
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
 	{"filter-watch", filter_watch_main, "deliver mail deferred while the content filter was down once it answers"},
+	{"freshclam", freshclam_main, "update the ClamAV database now and then, one log line a run"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
 	{"quarantine", quarantine_main, "ls: list the quarantine (release with amavisd-release FILE)"},

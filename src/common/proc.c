@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,11 +25,6 @@ static void child_reset_signals(void)
 }
 
 int proc_run(char *const argv[], struct strbuf *out)
-{
-	return proc_run_until(argv, out, -1);
-}
-
-int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms)
 {
 	int pipefd[2] = {-1, -1};
 	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
@@ -53,26 +49,10 @@ int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	bool expired = false;
 	if (out) {
 		close(pipefd[1]);
 		char buf[8192];
 		for (;;) {
-			int wait = -1;
-			if (deadline_ms >= 0) {
-				int64_t left = deadline_ms - now_ms();
-				wait = left > 0 ? (int)(left > 60000 ? 60000 : left) : 0;
-			}
-			struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
-			int r = poll(&p, 1, wait);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r == 0 && deadline_ms >= 0 && now_ms() >= deadline_ms) {
-				expired = true;
-				break;
-			}
-			if (r <= 0)
-				continue;
 			ssize_t n = read(pipefd[0], buf, sizeof buf);
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -82,15 +62,7 @@ int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms)
 		}
 		close(pipefd[0]);
 	}
-	if (expired) {
-		kill(pid, SIGKILL);
-		deadline_ms = now_ms() + 1000;
-	}
 	int status;
-	if (deadline_ms >= 0) {
-		int rc = proc_wait_until(pid, deadline_ms);
-		return expired ? -1 : rc;
-	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -1;
@@ -98,6 +70,69 @@ int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return EXIT_SIGNAL + WTERMSIG(status);
+}
+
+/* How long a child stopped at its deadline gets between SIGTERM and SIGKILL. */
+#define CAPTURE_TERM_GRACE_MS 5000
+
+int proc_run_capture(char *const argv[], struct strbuf *out, size_t max, int64_t deadline_ms)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		errno = err;
+		return -1;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		if (dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	bool timed_out = false;
+	for (;;) {
+		int64_t left = deadline_ms - now_ms();
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
+		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break; /* cannot read on; the wait below still bounds the child */
+		if (n == 0)
+			continue;
+		char buf[8192];
+		ssize_t r = read(pipefd[0], buf, sizeof buf);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			break; /* end of output: every writer is gone */
+		if (out->len < max)
+			sb_add(out, buf, (size_t)r < max - out->len ? (size_t)r : max - out->len);
+	}
+	close(pipefd[0]);
+	if (timed_out) {
+		if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
+			log_warn("stopping %s", argv[0]);
+		/* Killed at the end of the grace if need be; reaped either way. */
+		(void)proc_wait_until(pid, now_ms() + CAPTURE_TERM_GRACE_MS);
+		return PROC_TIMED_OUT;
+	}
+	int rc = proc_wait_until(pid, deadline_ms);
+	return rc < 0 && now_ms() >= deadline_ms ? PROC_TIMED_OUT : rc;
 }
 
 int64_t now_ms(void)

@@ -12,9 +12,16 @@
  * is not NULL, else inherited; stdin is /dev/null. Returns the exit status
  * (0-255), 128+signal if killed, or -1 with errno if it could not start. */
 int proc_run(char *const argv[], struct strbuf *out);
-/* proc_run with a deadline (now_ms() time; -1 for none): a child still
- * running then is killed and -1 returned. */
-int proc_run_until(char *const argv[], struct strbuf *out, int64_t deadline_ms);
+
+/* What proc_run_capture returns for a child it had to stop at the deadline. */
+#define PROC_TIMED_OUT (-2)
+
+/* Runs argv[0] (PATH search) with stdin /dev/null and stdout and stderr
+ * both appended to out, of which at most max bytes are kept (the rest is
+ * read and dropped). A child still running at deadline_ms (now_ms() time)
+ * gets SIGTERM, and SIGKILL 5 s later. Returns as proc_run does, or
+ * PROC_TIMED_OUT. Needs SIGCHLD not ignored (see proc_wait_until). */
+int proc_run_capture(char *const argv[], struct strbuf *out, size_t max, int64_t deadline_ms);
 
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);

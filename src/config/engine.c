@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "acme/acme.h"
+#include "clamav/clamav.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
@@ -25,7 +26,6 @@
 #include "config/filters.h"
 #include "config/postfix.h"
 #include "dkim/dkim.h"
-#include "health/health.h"
 #include "tls/tls.h"
 
 extern char **environ;
@@ -553,9 +553,10 @@ int config_run(void)
 	prepare_runtime_dirs();
 	const char *clamd = getenv("CLAMAV_DAEMON");
 	if (path_exists("/usr/sbin/clamd") && !(clamd && !strcmp(clamd, "no")) &&
-	    !clamav_database_present("/var/lib/clamav"))
-		log_warnx("ClamAV has no signature database in /var/lib/clamav yet: clamd waits for "
-			  "freshclam, and mail waits in the queue (never delivered unscanned)");
+	    !clamav_database_present(CLAMAV_DB_DIR))
+		log_warnx("ClamAV has no signature database in " CLAMAV_DB_DIR " yet: clamd starts "
+			  "once there is one, and mail waits in the queue until then (never "
+			  "delivered unscanned)");
 	bool unlocked = path_exists(unlock) || forced || seeded ||
 			!path_exists(POSTFIX_DIR "/main.cf");
 	if (!unlocked) {

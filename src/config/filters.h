@@ -13,7 +13,6 @@
 #define POLICYD_SPF_CONF "/etc/postfix/policyd-spf.conf"
 #define POSTSRSD_SECRET "/etc/postsrsd/postsrsd.secret"
 #define CLAMD_SOCKET "/run/clamav/clamd.ctl"
-#define CLAMAV_DB_DIR "/var/lib/clamav"
 #define QUARANTINE_DIR "/var/amavis/quarantine"
 /* Postfix hands mail to amavis by LMTP over UNIX sockets: over loopback TCP
  * each 4 KB message waited 40 ms for a delayed ACK (Nagle), a quarter of

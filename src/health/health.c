@@ -1,7 +1,6 @@
 #include "health/health.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clamav/clamav.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
@@ -59,24 +59,6 @@ bool health_services_ok(const char *status_text, struct strbuf *why)
 	return ok;
 }
 
-bool clamav_database_present(const char *dir)
-{
-	static const char *const kinds[] = {".cvd", ".cld", ".hdb", ".hsb", ".ndb", ".ldb", ".cdb",
-					    ".mdb", ".msb", ".hdu", ".ndu", ".ldu", ".yar", ".yara"};
-	DIR *d = opendir(dir);
-	if (!d)
-		return false;
-	bool found = false;
-	struct dirent *e;
-	while (!found && (e = readdir(d))) {
-		const char *dot = strrchr(e->d_name, '.');
-		for (size_t i = 0; dot && i < ARRAY_LEN(kinds) && !found; i++)
-			found = !strcmp(dot, kinds[i]);
-	}
-	closedir(d);
-	return found;
-}
-
 static bool smtp_banner_ok(struct strbuf *why)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SMTP_PORT)};
@@ -116,8 +98,12 @@ int health_main(int argc, char **argv)
 	} else {
 		ok = health_services_ok(status.buf, &why);
 	}
-	if (status_lists(status.buf, "clamd") && !clamav_database_present(CLAMAV_DB_DIR))
+	/* clamd's service is up while it waits for a database (clamav-wait),
+	 * but mail is not scanned, so it waits: not healthy. */
+	if (status_lists(status.buf, "clamd") && !clamav_database_present(CLAMAV_DB_DIR)) {
 		sb_adds(&why, "clamav: no signature database in " CLAMAV_DB_DIR " yet; mail waits in the queue\n");
+		ok = false;
+	}
 	ok = smtp_banner_ok(&why) && ok;
 	/* A live amavis or clamd process is not enough: mail waits in the
 	 * queue when they no longer answer (hung on a scanner, out of memory). */

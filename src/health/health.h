@@ -12,9 +12,6 @@
 /* Checks the status file text ("name state pid" lines); appends a reason
  * per service that is not up to why. */
 bool health_services_ok(const char *status_text, struct strbuf *why);
-/* Does dir hold a ClamAV signature database (*.cvd, *.cld or a local
- * signature file)? Without one clamd does not start and mail waits. */
-bool clamav_database_present(const char *dir);
 int health_main(int argc, char **argv);
 
 #endif

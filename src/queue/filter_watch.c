@@ -41,6 +41,7 @@
 #define RETRY_MAX_MS 300000     /* ... growing to Postfix's own minimal backoff */
 #define QUIET_MS 60000          /* the filter silent this long is worth a warning */
 #define FLUSH_ABOVE 200         /* more waiting than this: one postqueue -f */
+#define QUEUE_LISTING_MAX (64u << 20) /* bytes of postqueue -j read; a larger queue is read in part */
 #define MAX_PROBES 8
 #define MAX_WATCHES 64
 
@@ -147,7 +148,8 @@ static bool scan(const char *const *matches, size_t nmatch, struct strlist *ids)
 	char *argv[] = {"postqueue", "-j", NULL};
 	struct strbuf out;
 	sb_init(&out);
-	int rc = proc_run_until(argv, &out, now_ms() + 30000);
+	/* stderr too: a warning line is no JSON and is skipped. */
+	int rc = proc_run_capture(argv, &out, QUEUE_LISTING_MAX, now_ms() + 30000);
 	if (rc == 0)
 		queue_waiting_for(out.buf, out.len, matches, nmatch, ids);
 	sb_free(&out);
@@ -158,17 +160,20 @@ static void retry(const struct strlist *ids)
 {
 	log_info("%zu message%s waited for the content filter, which answers now: delivering %s",
 		 ids->len, ids->len == 1 ? "" : "s", ids->len == 1 ? "it" : "them");
+	struct strbuf out;
+	sb_init(&out);
 	if (ids->len > FLUSH_ABOVE) {
 		char *argv[] = {"postqueue", "-f", NULL};
-		if (proc_run_until(argv, NULL, now_ms() + 30000) != 0)
-			log_warnx("postqueue -f failed");
-		return;
+		if (proc_run_capture(argv, &out, 4096, now_ms() + 30000) != 0)
+			log_warnx("postqueue -f failed: %.200s", out.buf);
 	}
-	for (size_t i = 0; i < ids->len; i++) {
+	for (size_t i = 0; ids->len <= FLUSH_ABOVE && i < ids->len; i++) {
 		char *argv[] = {"postqueue", "-i", ids->item[i], NULL};
-		if (proc_run_until(argv, NULL, now_ms() + 10000) != 0)
-			log_warnx("postqueue -i %s failed", ids->item[i]);
+		sb_reset(&out);
+		/* A message delivered meanwhile is no longer there: not worth a word. */
+		(void)proc_run_capture(argv, &out, 4096, now_ms() + 10000);
 	}
+	sb_free(&out);
 }
 
 /* Watches the deferred directory and its hash subdirectories (made by

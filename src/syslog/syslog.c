@@ -69,6 +69,55 @@ void syslog_parse(const char *dgram, size_t len, struct syslog_msg *out)
 	out->body_len = len - i;
 }
 
+/* Start-up lines amavis logs at notice whatever its $log_level (its level
+ * 0 means both "always" and notice), none telling an operator anything:
+ * the Perl version and ids; Net::Server noting that it was given no user
+ * and group (Debian's $daemon_user makes amavis drop privileges before it
+ * binds, so it never passes them); altermime, used only for disclaimers,
+ * not installed. No amavis setting silences them without silencing its
+ * verdict lines too, and their sources are amavis's and Net::Server's
+ * code, so the receiver is the one place left: it lowers them to info
+ * (SYSLOG_LEVEL=6 shows them). Nothing else is rewritten here. */
+static const struct {
+	const char *tag;
+	const char *prefix;
+} amavis_chatter[] = {
+	{"amavis", "perl="},
+	{"amavis", "Net::Server: Group Not Defined."},
+	{"amavis", "Net::Server: User Not Defined."},
+	{"amavis", "No $altermime,"},
+};
+
+/* Does the body read "TAG[digits]: PREFIX..." or "TAG: PREFIX..."? */
+static bool body_is(const struct syslog_msg *m, const char *tag, const char *prefix)
+{
+	size_t tlen = strlen(tag), plen = strlen(prefix), i = tlen;
+	if (m->body_len < tlen || memcmp(m->body, tag, tlen) != 0)
+		return false;
+	if (i < m->body_len && m->body[i] == '[') {
+		size_t digits = 0;
+		for (i++; i < m->body_len && isdigit((unsigned char)m->body[i]); i++)
+			digits++;
+		if (!digits || i >= m->body_len || m->body[i] != ']')
+			return false;
+		i++;
+	}
+	if (m->body_len - i < 2 + plen || m->body[i] != ':' || m->body[i + 1] != ' ')
+		return false;
+	return memcmp(m->body + i + 2, prefix, plen) == 0;
+}
+
+void syslog_demote(struct syslog_msg *m)
+{
+	if (m->severity != 5)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(amavis_chatter); i++)
+		if (body_is(m, amavis_chatter[i].tag, amavis_chatter[i].prefix)) {
+			m->severity = 6;
+			return;
+		}
+}
+
 void syslog_format(const struct syslog_msg *m, struct strbuf *out)
 {
 	sb_addf(out, "%s.%s ", facility_names[m->facility], severity_names[m->severity]);
@@ -144,6 +193,7 @@ int syslog_main(int argc, char **argv)
 		}
 		struct syslog_msg m;
 		syslog_parse(dgram, (size_t)n, &m);
+		syslog_demote(&m);
 		if (m.severity > level)
 			continue;
 		sb_reset(&line);

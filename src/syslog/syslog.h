@@ -19,6 +19,9 @@ struct syslog_msg {
 /* Parses an RFC 3164 datagram as syslog(3) sends it: "<PRI>Mmm dd hh:mm:ss
  * body". A missing or malformed PRI is user.notice (RFC 3164 4.3.3). */
 void syslog_parse(const char *dgram, size_t len, struct syslog_msg *out);
+/* Lowers to info the few notice lines of amavis's start that say nothing
+ * an operator needs and that no setting of amavis silences. */
+void syslog_demote(struct syslog_msg *m);
 /* The output line, newline-terminated, control characters escaped. */
 void syslog_format(const struct syslog_msg *m, struct strbuf *out);
 

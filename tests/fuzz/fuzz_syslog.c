@@ -12,6 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf line;
 	sb_init(&line);
 	syslog_parse((const char *)data, size, &m);
+	syslog_demote(&m);
 	syslog_format(&m, &line);
 	sb_free(&line);
 	return 0;

@@ -1,5 +1,6 @@
 /* DKIM key import and TXT records, ACME certificate selection, quarantine
- * header parsing, and the amavis configuration (golden file). */
+ * header parsing, the amavis configuration (golden file) and PostSRSd's
+ * place in main.cf. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 
 #include "acme/acme.h"
 #include "config/filters.h"
+#include "config/params.h"
+#include "config/postfix.h"
 #include "config/settings.h"
 #include "dkim/dkim.h"
 #include "fake_env.h"
@@ -268,6 +271,46 @@ static void test_golden_amavis(void **state)
 	sb_free(&services);
 }
 
+/* PostSRSd rewrites only forwarded mail: the senders table routes mail of
+ * outside senders (with an @, so not bounces) through the srs-forward loop;
+ * no sender is rewritten globally; SRS addresses map to themselves in the
+ * loop's cleanup, so PostSRSd is asked about each sender once. */
+static void test_srs_maps(void **state)
+{
+	(void)state;
+	struct fake_env env = {{{"MAIL_DOMAIN", "mail.example.com other.org"}, {NULL, NULL}}};
+	struct settings s;
+	struct strbuf e, w;
+	sb_init(&e);
+	sb_init(&w);
+	if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w))
+		fail_msg("%s", e.buf);
+	const struct postfix_host host = {.uid = 100, .gid = 102, .filters = true, .filter_children = 2,
+					  .stage = STAGE_FULL};
+	struct postfix_map maps[MAP_COUNT];
+	postfix_maps_render(&s, &host, maps);
+	assert_non_null(strstr(maps[MAP_SRS_SENDERS].text.buf,
+			       "if /@/\n!/@(mail\\.example\\.com|other\\.org)$/ srs-forward:[127.0.0.1]:10027\nendif\n"));
+	assert_non_null(strstr(maps[MAP_SRS_KEEP].text.buf, "/^(SRS[01][-=+].*)$/ ${1}\n"));
+	const struct tls_setup tls = {.enabled = false};
+	struct params p = {0};
+	postfix_main_params(&s, &host, maps, &tls, &p);
+	assert_string_equal(params_get(&p, "sender_dependent_default_transport_maps"),
+			    "regexp:/etc/postfix/srs-senders");
+	assert_null(params_get(&p, "sender_canonical_maps"));
+	assert_string_equal(params_get(&p, "recipient_canonical_maps"), "tcp:127.0.0.1:10002");
+	params_free(&p);
+	postfix_maps_free(maps);
+	/* smaller images have no PostSRSd, so no table */
+	const struct postfix_host mini = {.uid = 100, .gid = 102, .stage = STAGE_MINI};
+	postfix_maps_render(&s, &mini, maps);
+	assert_int_equal(maps[MAP_SRS_SENDERS].text.len, 0);
+	postfix_maps_free(maps);
+	settings_free(&s);
+	sb_free(&e);
+	sb_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_acme_pick),
 		cmocka_unit_test(test_quarantine_parse),
 		cmocka_unit_test(test_golden_amavis),
+		cmocka_unit_test(test_srs_maps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* The syslog datagram parser and line format, and the health check's
- * reading of the supervisor's status file. */
+/* The syslog datagram parser, line format and demotion of amavis's
+ * start-up chatter, and the health check's reading of the supervisor's
+ * status file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,6 +65,41 @@ static void test_syslog_awkward(void **state)
 	sb_free(&out);
 }
 
+static int demoted(const char *dgram)
+{
+	struct syslog_msg m;
+	syslog_parse(dgram, strlen(dgram), &m);
+	syslog_demote(&m);
+	return m.severity;
+}
+
+static void test_syslog_demote(void **state)
+{
+	(void)state;
+	/* amavis's start-up chatter at notice goes to info ... */
+	assert_int_equal(demoted("<21>Dec  1 21:24:07 amavis[12]: perl=5.036000, user=, EUID: 997 (997)"), 6);
+	assert_int_equal(demoted("<21>amavis[12]: Net::Server: Group Not Defined.  Defaulting to EGID '997 997'"), 6);
+	assert_int_equal(demoted("<21>amavis[7]: Net::Server: User Not Defined.  Defaulting to EUID '997'"), 6);
+	assert_int_equal(demoted("<21>amavis: No $altermime,         not using it"), 6);
+	/* ... and nothing else: its other lines, other programs, other levels. */
+	assert_int_equal(demoted("<21>amavis[12]: starting. /usr/sbin/amavisd at mx1.example.com"), 5);
+	assert_int_equal(demoted("<21>amavis[12]: (00125-02) Passed CLEAN {RelayedInbound}"), 5);
+	assert_int_equal(demoted("<21>amavisd[12]: perl=5.036000"), 5);
+	assert_int_equal(demoted("<21>xamavis[12]: perl=5.036000"), 5);
+	assert_int_equal(demoted("<21>postfix[12]: perl="), 5);
+	assert_int_equal(demoted("<19>amavis[12]: perl=5.036000"), 3);
+	assert_int_equal(demoted("<22>amavis[12]: perl=5.036000"), 6);
+	/* Awkward shapes of the tag. */
+	assert_int_equal(demoted("<21>amavis[]: perl="), 5);
+	assert_int_equal(demoted("<21>amavis[12x]: perl="), 5);
+	assert_int_equal(demoted("<21>amavis[12]:perl="), 5);
+	assert_int_equal(demoted("<21>amavis[12]: perl"), 5);
+	assert_int_equal(demoted("<21>amavis[12"), 5);
+	assert_int_equal(demoted("<21>amavis"), 5);
+	assert_int_equal(demoted("<21>"), 5);
+	assert_int_equal(demoted(""), 5);
+}
+
 static void test_health_status(void **state)
 {
 	(void)state;
@@ -92,6 +128,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syslog_postfix_datagram),
 		cmocka_unit_test(test_syslog_awkward),
+		cmocka_unit_test(test_syslog_demote),
 		cmocka_unit_test(test_health_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
