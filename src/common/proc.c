@@ -24,15 +24,17 @@ static void child_reset_signals(void)
 		signal(s, SIG_DFL); /* fails for KILL/STOP and invalid numbers: fine */
 }
 
-int proc_run(char *const argv[], struct strbuf *out)
+/* Forks and execs argv[0] with stdin /dev/null; with a pipe, stdout (and
+ * with both, stderr too) goes into it, whose write end the parent closes.
+ * Returns the pid, or -1 with errno (the pipe closed). */
+static pid_t spawn(char *const argv[], int pipefd[2], bool both)
 {
-	int pipefd[2] = {-1, -1};
-	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+	if (pipefd && pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
 	pid_t pid = fork();
 	if (pid < 0) {
 		int err = errno;
-		if (out) {
+		if (pipefd) {
 			close(pipefd[0]);
 			close(pipefd[1]);
 		}
@@ -44,13 +46,24 @@ int proc_run(char *const argv[], struct strbuf *out)
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
-		if (out && dup2(pipefd[1], STDOUT_FILENO) < 0)
+		if (pipefd && (dup2(pipefd[1], STDOUT_FILENO) < 0 ||
+			       (both && dup2(pipefd[1], STDERR_FILENO) < 0)))
 			_exit(127);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (out) {
+	if (pipefd)
 		close(pipefd[1]);
+	return pid;
+}
+
+int proc_run(char *const argv[], struct strbuf *out)
+{
+	int pipefd[2] = {-1, -1};
+	pid_t pid = spawn(argv, out ? pipefd : NULL, false);
+	if (pid < 0)
+		return -1;
+	if (out) {
 		char buf[8192];
 		for (;;) {
 			ssize_t n = read(pipefd[0], buf, sizeof buf);
@@ -78,27 +91,9 @@ int proc_run(char *const argv[], struct strbuf *out)
 int proc_run_capture(char *const argv[], struct strbuf *out, size_t max, int64_t deadline_ms)
 {
 	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	pid_t pid = spawn(argv, pipefd, true);
+	if (pid < 0)
 		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int err = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		errno = err;
-		return -1;
-	}
-	if (pid == 0) {
-		child_reset_signals();
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		if (dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
 	bool timed_out = false;
 	for (;;) {
 		int64_t left = deadline_ms - now_ms();

@@ -1,6 +1,7 @@
 /* `mtactl health`: the HEALTHCHECK probe. Healthy when every service init
- * started is up with a live process, Postfix answers 220 on port 25 and,
- * in the full image, amavis answers 220 on its LMTP socket. */
+ * started is up with a live process, Postfix answers on port 25 and, in
+ * the full image, amavis answers on its LMTP socket and clamd its PING
+ * (probe.h: each spoken to its end). */
 #ifndef MTACTL_HEALTH_HEALTH_H
 #define MTACTL_HEALTH_HEALTH_H
 

@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dockerlib  # noqa: E402
+import fullpeers  # noqa: E402
 from dockerlib import (IMAGE, LABEL, PEER_IMAGE, Container, DockerError, Sink,  # noqa: E402
                        docker, unique_name)
 
@@ -190,3 +191,32 @@ def run_config_error(net, net_gateway, resources):
             return None, out
         return p.returncode, p.stdout
     return run
+
+
+# --- module peers of the full-image tests (test_full.py, test_field.py) ------
+
+@pytest.fixture(scope="module")
+def signer_key():
+    """The key a foreign sender (signer.test) signs with (dkimpy, in the tests)."""
+    return fullpeers.gen_rsa_key()
+
+
+@pytest.fixture(scope="module")
+def clamdb(session_cleanup):
+    """A volume for /var/lib/clamav holding e2e-eicar.hdb (owned by clamav)."""
+    vol = fullpeers.make_volume()
+    try:
+        fullpeers.fill_clamav_volume(vol)
+        yield vol
+    finally:
+        fullpeers.rm_volume(vol)
+
+
+@pytest.fixture(scope="module")
+def relay(net, peer_image):
+    """An SMTP sink as relay host of the module's servers."""
+    s = fullpeers.start_sink(net)
+    try:
+        yield s
+    finally:
+        s.rm()

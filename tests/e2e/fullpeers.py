@@ -329,6 +329,25 @@ def wait_ready(c, rcpt="info@example.com", mbox=None, timeout=180):
     return time.monotonic() - t0
 
 
+def sink_find(relay, subject):
+    """Messages at a sink whose Subject contains subject."""
+    return [m for m in relay.messages() if re.search(r"(?m)^Subject: .*%s" % re.escape(subject), m["data"])]
+
+
+def wait_relayed(relay, subject, timeout=60, n=1):
+    """Waits (bounded) until n messages with subject reached the sink; returns them."""
+    got = []
+
+    def check():
+        got[:] = sink_find(relay, subject)
+        return len(got) >= n
+    try:
+        wait_for(check, timeout=timeout, interval=1, what="%r at the relay sink" % subject)
+    except AssertionError as e:
+        raise AssertionError("%s; sink logs:\n%s" % (e, relay.logs()[-3000:])) from None
+    return got
+
+
 def health(c):
     p = c.exec(["mtactl", "health"], check=False)
     return p.returncode, (p.stdout + p.stderr).strip()

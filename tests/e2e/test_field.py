@@ -28,8 +28,8 @@ import pytest
 
 from dockerlib import DockerError, docker, send_message, wait_for
 from fullpeers import (SA_DNS_TEST_DOMAINS, build_message, cat, dkim_record, dkim_sign,
-                       fill_clamav_volume, gen_rsa_key, header_values, make_volume,
-                       rm_volume, start_dns, start_full, start_sink, token, unfold,
+                       header_values, make_volume,
+                       rm_volume, start_dns, start_full, token, unfold, wait_relayed,
                        wait_mail)
 
 INFO = "info@example.com"
@@ -42,11 +42,6 @@ DELIVERY_DEADLINE = 60   # seconds from acceptance to the mailbox
 
 
 # --- peers ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def signer_key():
-    return gen_rsa_key()
-
 
 def field_dns(net, gateway, signer_key):
     return start_dns(net, txt={
@@ -79,25 +74,6 @@ def dns(net, net_gateway, signer_key):
     finally:
         docker("unpause", p.name, check=False)
         p.rm()
-
-
-@pytest.fixture(scope="module")
-def clamdb(session_cleanup):
-    vol = make_volume()
-    try:
-        fill_clamav_volume(vol)
-        yield vol
-    finally:
-        rm_volume(vol)
-
-
-@pytest.fixture(scope="module")
-def relay(net, peer_image):
-    s = start_sink(net)
-    try:
-        yield s
-    finally:
-        s.rm()
 
 
 def field_env(relay):
@@ -310,7 +286,7 @@ def test_srs_only_when_forwarding(server, relay):
     local = wait_mail(c, INFO_MBOX, subject)
     assert header_values(local, "Return-Path") == ["<x@sender.test>"], \
         "local delivery must keep the envelope sender: %r" % header_values(local, "Return-Path")
-    fwd = wait_relayed(relay, subject)
+    (fwd,) = wait_relayed(relay, subject)
     srs = fwd["mail_from"]
     assert fwd["rcpt_tos"] == [FOREIGN], fwd
     # the primary domain (example.com), not other.test, holds SRS addresses
@@ -319,7 +295,7 @@ def test_srs_only_when_forwarding(server, relay):
     bounce = "srs-bounce-" + token()
     r = send_message(c.ip, build_message("", srs, bounce), "", [srs], timeout=30)
     assert r["delivered"], r
-    b = wait_relayed(relay, bounce)
+    (b,) = wait_relayed(relay, bounce)
     assert b["rcpt_tos"] == ["x@sender.test"] and b["mail_from"] in ("", "<>"), b
     # senders of our own domains, the second one included, are never rewritten
     for sender in ("bob@other.test", "info@example.com"):
@@ -327,23 +303,12 @@ def test_srs_only_when_forwarding(server, relay):
         r = send_message(c.ip, build_message(sender, "fwd@example.com", own), sender,
                          ["fwd@example.com"], timeout=30)
         assert r["delivered"], r
-        assert wait_relayed(relay, own)["mail_from"] == sender
+        (m,) = wait_relayed(relay, own)
+        assert m["mail_from"] == sender
     secret = c.exec(["readlink", "-f", "/etc/postsrsd/postsrsd.secret"]).stdout.strip()
     assert secret.startswith("/srv/") and cat(c, secret).strip(), "the SRS secret is not kept: %r" % secret
     noise = [ln for ln in c.logs().splitlines() if "not rewritten" in ln]
     assert not noise, "PostSRSd was asked about addresses it must not rewrite: %s" % noise[:3]
-
-
-def wait_relayed(relay, subject, timeout=DELIVERY_DEADLINE):
-    found = []
-
-    def check():
-        found[:] = [m for m in relay.messages()
-                    if re.search(r"(?m)^Subject: .*%s" % re.escape(subject), m["data"])]
-        return found
-    wait_for(check, timeout=timeout, interval=1, what="%r at the relay sink" % subject)
-    assert len(found) == 1, found
-    return found[0]
 
 
 # --- 5: quiet health probes ------------------------------------------------------------------------

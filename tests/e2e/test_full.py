@@ -33,11 +33,11 @@ import pytest
 from dockerlib import send_message, wait_for
 from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, amavis_log_for, amavis_ls, assert_accepted,
                        build_message, cat, dkim_record, dkim_sign, dkim_verify, eicar_message,
-                       exe_message, fill_clamav_volume, find_by_subject, gen_rsa_key,
+                       exe_message, find_by_subject, gen_rsa_key,
                        gtube_message, header_values, health, make_volume, mbox_messages,
                        parse_bind_txt, pem_body, public_b64, quarantine_files, quarantined_for,
                        queue_id, queue_listing, rm_volume, sendmail_in, start_dns,
-                       start_full, start_sink, token, unfold, wait_log, wait_mail,
+                       start_full, token, unfold, wait_log, wait_mail, wait_relayed,
                        wait_queue_empty, wait_ready)
 
 BAD_CONFIG_EXIT = 100
@@ -53,12 +53,6 @@ SIGNER_DOMAIN, SIGNER_SELECTOR = "signer.test", "e2e"
 # --- module peers and servers ----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def signer_key():
-    """The key a foreign sender (signer.test) signs with; its record is in the DNS peer."""
-    return gen_rsa_key()
-
-
-@pytest.fixture(scope="module")
 def dns(net, net_gateway, signer_key):
     p = start_dns(net, txt={
         "spf-pass.test": "v=spf1 ip4:%s -all" % net_gateway,
@@ -70,26 +64,6 @@ def dns(net, net_gateway, signer_key):
         yield p
     finally:
         p.rm()
-
-
-@pytest.fixture(scope="module")
-def clamdb(session_cleanup):
-    """A volume for /var/lib/clamav holding e2e-eicar.hdb (owned by clamav)."""
-    vol = make_volume()
-    try:
-        fill_clamav_volume(vol)
-        yield vol
-    finally:
-        rm_volume(vol)
-
-
-@pytest.fixture(scope="module")
-def relay(net, peer_image):
-    s = start_sink(net)
-    try:
-        yield s
-    finally:
-        s.rm()
 
 
 class Server:
@@ -173,23 +147,6 @@ def fleet(net, net_gateway, dns, clamdb, relay):
 
 
 # --- small helpers ----------------------------------------------------------------------
-
-def sink_find(relay, subject):
-    return [m for m in relay.messages() if re.search(r"(?m)^Subject: .*%s" % re.escape(subject), m["data"])]
-
-
-def wait_relayed(relay, subject, timeout=60, n=1):
-    got = []
-
-    def check():
-        got[:] = sink_find(relay, subject)
-        return len(got) >= n
-    try:
-        wait_for(check, timeout=timeout, interval=1, what="%r at the relay sink" % subject)
-    except AssertionError as e:
-        raise AssertionError("%s; sink logs:\n%s" % (e, relay.logs()[-3000:])) from None
-    return got
-
 
 def dsns_mentioning(c, mbox, subject):
     """Messages in the mbox that are reports about a message with this subject
