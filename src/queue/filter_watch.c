@@ -166,22 +166,22 @@ static void retry(const struct strlist *ids)
 		char *argv[] = {"postqueue", "-f", NULL};
 		if (proc_run_capture(argv, &out, 4096, now_ms() + 30000) != 0)
 			log_warnx("postqueue -f failed: %.200s", out.buf);
-	}
-	for (size_t i = 0; ids->len <= FLUSH_ABOVE && i < ids->len; i++) {
-		char *argv[] = {"postqueue", "-i", ids->item[i], NULL};
-		sb_reset(&out);
-		/* A message delivered meanwhile is no longer there: not worth a word. */
-		(void)proc_run_capture(argv, &out, 4096, now_ms() + 10000);
+	} else {
+		for (size_t i = 0; i < ids->len; i++) {
+			char *argv[] = {"postqueue", "-i", ids->item[i], NULL};
+			sb_reset(&out);
+			/* A message delivered meanwhile is gone: not worth a word. */
+			(void)proc_run_capture(argv, &out, 4096, now_ms() + 10000);
+		}
 	}
 	sb_free(&out);
 }
 
-/* Watches the deferred directory and its hash subdirectories (made by
- * Postfix when first needed). Returns false when a new one was added:
- * something may have landed there before the watch. */
-static bool watch_subdirs(int fd, int *watches, size_t *nwatches)
+/* Watches the hash subdirectories of the deferred queue (Postfix makes
+ * them when first needed; the caller watches the directory itself and
+ * scans after every change, so mail that landed before a watch is seen). */
+static void watch_subdirs(int fd, int *watches, size_t *nwatches)
 {
-	bool complete = true;
 	for (int i = 0; i < 16 && *nwatches < MAX_WATCHES; i++) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof dir, DEFERRED_DIR "/%X", i);
@@ -191,12 +191,9 @@ static bool watch_subdirs(int fd, int *watches, size_t *nwatches)
 		bool known = false;
 		for (size_t w = 0; w < *nwatches && !known; w++)
 			known = watches[w] == wd;
-		if (!known) {
+		if (!known)
 			watches[(*nwatches)++] = wd;
-			complete = false;
-		}
 	}
-	return complete;
 }
 
 static int watch_loop(const char *const *matches, size_t nmatch, const struct probe *probes,
