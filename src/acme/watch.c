@@ -10,12 +10,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
+#include "common/inotify.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "config/vars.h"
@@ -55,6 +55,20 @@ static void after_install(void)
 	}
 }
 
+struct acme_events {
+	const char *dir, *base;
+	bool *pending;
+};
+
+static void on_acme_event(const struct inotify_event *ev, void *ctx)
+{
+	struct acme_events *a = ctx;
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+		fatalx(EXIT_SYSTEM, "%s went away; restarting the watch", a->dir);
+	if ((ev->mask & IN_Q_OVERFLOW) || (ev->len && !strcmp(ev->name, a->base)))
+		*a->pending = true;
+}
+
 static int watch(void)
 {
 	const char *file = acme_file();
@@ -89,21 +103,9 @@ static int watch(void)
 				after_install();
 			continue;
 		}
-		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-		ssize_t len = read(fd, buf, sizeof buf);
-		if (len < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		struct acme_events ev = {.dir = dir, .base = base, .pending = &pending};
+		if (inotify_read_events(fd, on_acme_event, &ev) < 0)
 			fatal(EXIT_SYSTEM, "reading inotify events");
-		}
-		for (char *ptr = buf; ptr < buf + len;) {
-			struct inotify_event *ev = (struct inotify_event *)ptr;
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-				fatalx(EXIT_SYSTEM, "%s went away; restarting the watch", dir);
-			if ((ev->mask & IN_Q_OVERFLOW) || (ev->len && !strcmp(ev->name, base)))
-				pending = true;
-			ptr += sizeof *ev + ev->len;
-		}
 	}
 }
 

@@ -14,11 +14,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "common/exitcode.h"
+#include "common/inotify.h"
 #include "common/log.h"
 
 /* A database arrives as several files (freshclam renames them in one by
@@ -41,6 +41,12 @@ bool clamav_database_present(const char *dir)
 	}
 	closedir(d);
 	return found;
+}
+
+static void on_database_event(const struct inotify_event *ev, void *dir)
+{
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+		fatalx(EXIT_SYSTEM, "%s went away", (const char *)dir);
 }
 
 static void wait_for_database(const char *dir)
@@ -67,21 +73,9 @@ static void wait_for_database(const char *dir)
 			pending = false;
 			continue;
 		}
-		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-		ssize_t len = read(fd, buf, sizeof buf);
-		if (len < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		if (inotify_read_events(fd, on_database_event, (void *)dir) < 0)
 			fatal(EXIT_SYSTEM, "reading inotify events");
-		}
-		for (char *ptr = buf; ptr < buf + len;) {
-			const struct inotify_event *ev = (const struct inotify_event *)ptr;
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-				fatalx(EXIT_SYSTEM, "%s went away", dir);
-			/* Any event, a queue overflow too, means "look again". */
-			pending = true;
-			ptr += sizeof *ev + ev->len;
-		}
+		pending = true; /* any event, a queue overflow too, means "look again" */
 	}
 	if (close(fd) < 0)
 		log_warn("closing the inotify descriptor");

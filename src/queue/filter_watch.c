@@ -21,12 +21,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
+#include "common/inotify.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "health/probe.h"
@@ -196,6 +196,20 @@ static void watch_subdirs(int fd, int *watches, size_t *nwatches)
 	}
 }
 
+struct deferred_events {
+	int top;
+	bool *created;
+};
+
+/* A directory made or gone, or events lost: the subdirectory watches are
+ * looked at again. Every event means a scan (the caller's). */
+static void on_deferred_event(const struct inotify_event *ev, void *ctx)
+{
+	struct deferred_events *d = ctx;
+	if ((ev->mask & (IN_IGNORED | IN_Q_OVERFLOW)) || (ev->wd == d->top && (ev->mask & IN_CREATE)))
+		*d->created = true;
+}
+
 static int watch_loop(const char *const *matches, size_t nmatch, const struct probe *probes,
 		      size_t nprobes)
 {
@@ -269,21 +283,10 @@ static int watch_loop(const char *const *matches, size_t nmatch, const struct pr
 			fatal(EXIT_SYSTEM, "poll");
 		if (n <= 0)
 			continue;
-		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 		bool created = false;
-		for (;;) {
-			ssize_t len = read(fd, buf, sizeof buf);
-			if (len <= 0)
-				break;
-			for (char *ptr = buf; ptr < buf + len;) {
-				struct inotify_event *ev = (struct inotify_event *)ptr;
-				if (ev->mask & (IN_IGNORED | IN_Q_OVERFLOW))
-					created = true; /* look again: a directory went or events were lost */
-				if (ev->wd == top && (ev->mask & IN_CREATE))
-					created = true;
-				ptr += sizeof *ev + ev->len;
-			}
-		}
+		struct deferred_events dev = {.top = top, .created = &created};
+		if (inotify_read_events(fd, on_deferred_event, &dev) < 0)
+			fatal(EXIT_SYSTEM, "reading inotify events");
 		if (created)
 			watch_subdirs(fd, watches, &nwatches);
 		if (!pending) {
