@@ -107,7 +107,7 @@ static void amavis_render(const struct settings *s, int children, struct strbuf 
 		   "@bypass_spam_checks_maps = (\\%bypass_spam_checks, \\@bypass_spam_checks_acl, \\$bypass_spam_checks_re);\n");
 	if (clamd)
 		sb_adds(a, "@bypass_virus_checks_maps = (\\%bypass_virus_checks, \\@bypass_virus_checks_acl, \\$bypass_virus_checks_re);\n"
-			   "@av_scanners = (['ClamAV-clamd', \\&ask_daemon, [\"CONTSCAN {}\\n\", '/run/clamav/clamd.ctl'],\n"
+			   "@av_scanners = (['ClamAV-clamd', \\&ask_daemon, [\"CONTSCAN {}\\n\", '" CLAMD_SOCKET "'],\n"
 			   "  qr/\\bOK$/m, qr/\\bFOUND$/m, qr/^.*?: (?!Infected Archive)(.*) FOUND$/m ]);\n"
 			   "@av_scanners_backup = ();\n"
 			   "# No scanner answering means the mail waits in Postfix's queue (4xx), never unscanned.\n"
@@ -205,7 +205,7 @@ void filters_render(const struct settings *s, int children, struct filter_files 
 				   "skip_addresses = 127.0.0.0/8,::ffff:127.0.0.0/104,::1\n"
 				   "Lookup_Time = 2\n");
 	sb_adds(&out->clamd, "# Written by `mtactl config`; see clamd.conf(5).\n"
-			     "LocalSocket /run/clamav/clamd.ctl\nFixStaleSocket true\n"
+			     "LocalSocket " CLAMD_SOCKET "\nFixStaleSocket true\n"
 			     "LocalSocketGroup clamav\nLocalSocketMode 666\nUser clamav\n"
 			     "Foreground true\nLogSyslog true\nLogFacility LOG_MAIL\n"
 			     "DatabaseDirectory " CLAMAV_DB_DIR "\nScanMail true\nScanArchive true\n"

@@ -126,25 +126,29 @@ bool probe_smtp(const struct sockaddr *sa, socklen_t len, bool lmtp, int timeout
 	return ok;
 }
 
+static bool unix_address(const char *path, struct sockaddr_un *sa, struct strbuf *why)
+{
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	if (snprintf(sa->sun_path, sizeof sa->sun_path, "%s", path) < (int)sizeof sa->sun_path)
+		return true;
+	sb_addf(why, "%s: socket path too long\n", path);
+	return false;
+}
+
 bool probe_smtp_unix(const char *path, bool lmtp, int timeout_ms, struct strbuf *why)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path) >= (int)sizeof sa.sun_path) {
-		sb_addf(why, "%s: socket path too long\n", path);
-		return false;
-	}
-	return probe_smtp((struct sockaddr *)&sa, sizeof sa, lmtp, timeout_ms, path, why);
+	struct sockaddr_un sa;
+	return unix_address(path, &sa, why) &&
+	       probe_smtp((struct sockaddr *)&sa, sizeof sa, lmtp, timeout_ms, path, why);
 }
 
 /* clamd's own ping (clamd(8): "zPING" answered by "PONG", NUL-terminated). */
 bool probe_clamd(const char *path, int timeout_ms, struct strbuf *why)
 {
 	int64_t deadline = now_ms() + timeout_ms;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path) >= (int)sizeof sa.sun_path) {
-		sb_addf(why, "%s: socket path too long\n", path);
+	struct sockaddr_un sa;
+	if (!unix_address(path, &sa, why))
 		return false;
-	}
 	int fd = connect_until((struct sockaddr *)&sa, sizeof sa, deadline, why, path);
 	if (fd < 0)
 		return false;

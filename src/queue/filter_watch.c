@@ -44,7 +44,6 @@
 #define FLUSH_ABOVE 200         /* more waiting than this: one postqueue -f */
 #define QUEUE_LISTING_MAX (64u << 20) /* bytes of postqueue -j read; a larger queue is read in part */
 #define MAX_PROBES 8
-#define MAX_WATCHES 64
 
 static bool queue_id_ok(const char *id)
 {
@@ -157,7 +156,8 @@ static bool deferred_queue_empty(void)
 			continue;
 		DIR *d = opendir(sub);
 		if (!d) {
-			empty = errno != ENOTDIR ? empty : false; /* a message file right here */
+			if (errno == ENOTDIR)
+				empty = false; /* a message file right here */
 			continue;
 		}
 		struct dirent *f;
@@ -211,20 +211,14 @@ static void retry(const struct strlist *ids)
 
 /* Watches the hash subdirectories of the deferred queue (Postfix makes
  * them when first needed; the caller watches the directory itself and
- * scans after every change, so mail that landed before a watch is seen). */
-static void watch_subdirs(int fd, int *watches, size_t *nwatches)
+ * scans after every change, so mail that landed before a watch is seen).
+ * Adding a watch that exists is harmless: inotify returns the same one. */
+static void watch_subdirs(int fd)
 {
-	for (int i = 0; i < 16 && *nwatches < MAX_WATCHES; i++) {
+	for (int i = 0; i < 16; i++) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof dir, DEFERRED_DIR "/%X", i);
-		int wd = inotify_add_watch(fd, dir, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
-		if (wd < 0)
-			continue; /* not made yet */
-		bool known = false;
-		for (size_t w = 0; w < *nwatches && !known; w++)
-			known = watches[w] == wd;
-		if (!known)
-			watches[(*nwatches)++] = wd;
+		(void)inotify_add_watch(fd, dir, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR); /* -1: not made yet */
 	}
 }
 
@@ -248,12 +242,10 @@ static int watch_loop(const char *const *matches, size_t nmatch, const struct pr
 	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (fd < 0)
 		fatal(EXIT_SYSTEM, "inotify_init1");
-	int watches[MAX_WATCHES];
-	size_t nwatches = 0;
 	int top = inotify_add_watch(fd, DEFERRED_DIR, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
 	if (top < 0)
 		fatal(EXIT_SYSTEM, "watching %s", DEFERRED_DIR);
-	watch_subdirs(fd, watches, &nwatches);
+	watch_subdirs(fd);
 
 	/* Start with a scan: mail may have been deferred before a restart. */
 	bool pending = true;
@@ -320,7 +312,7 @@ static int watch_loop(const char *const *matches, size_t nmatch, const struct pr
 		if (inotify_read_events(fd, on_deferred_event, &dev) < 0)
 			fatal(EXIT_SYSTEM, "reading inotify events");
 		if (created)
-			watch_subdirs(fd, watches, &nwatches);
+			watch_subdirs(fd);
 		if (!pending) {
 			pending = true;
 			/* Let a burst of deferrals settle into one scan. */
