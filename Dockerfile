@@ -63,7 +63,8 @@ RUN set -e; for d in /etc/dovecot /var/lib/dovecot; do \
     touch /srv/etc/.docker.unlock
 EXPOSE 465 587 143 993 110 995
 
-# ---- full: amavis, SpamAssassin, Razor, ClamAV, DKIM, SPF, PostSRSd, quarantine.
+# ---- full: amavis, SpamAssassin, Razor, ClamAV, DKIM, SPF, PostSRSd, quarantine,
+# MTA-STS (mta-sts-daemon, its policy cache on the volume), unbound for DNS_RESOLVER=unbound.
 # File::LibMagic lets amavis type the parts in-process (file(1) was a fork per
 # message, 15% of its time); postfix joins group amavis for amavis's sockets.
 FROM base AS full
@@ -74,6 +75,7 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
       libfile-libmagic-perl \
       clamav clamav-daemon clamav-freshclam postsrsd postfix-policyd-spf-python \
       file unzip bzip2 xz-utils p7zip-full cabextract \
+      postfix-mta-sts-resolver python3-aiosqlite unbound dns-root-data \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
@@ -86,6 +88,8 @@ RUN set -e; \
     for d in /var/amavis /var/db/dkim /etc/postsrsd; do \
       mkdir -p "/srv$d"; mkdir -p "$(dirname "$d")"; ln -s "/srv$d" "$d"; \
     done; \
+    rm -rf /var/lib/mta-sts; mkdir -p /srv/var/lib/mta-sts; chown _mta-sts: /srv/var/lib/mta-sts; \
+    ln -s /srv/var/lib/mta-sts /var/lib/mta-sts; \
     ln -s /usr/local/bin/mtactl /usr/local/bin/amavis-ls; \
     usermod -a -G amavis clamav; \
     usermod -a -G amavis postfix; \

@@ -15,6 +15,10 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 /* Appends the whole file to out; -1 with errno if unreadable or over max bytes (EFBIG). */
 int file_read(const char *path, struct strbuf *out, size_t max);
 /* mkdir -p; existing directories are fine. */
+/* Sets a file's times 2 s back: Postfix's programs wait until main.cf is
+ * a second old before reading it (a guard against half-saved edits), which
+ * delays a start by up to 2 s after a complete file was just written. */
+int file_backdate(const char *path);
 int mkdir_p(const char *path, mode_t mode);
 bool path_exists(const char *path);
 /* Empties a directory (what is in it, recursively); the directory stays.

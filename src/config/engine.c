@@ -26,6 +26,7 @@
 #include "config/filters.h"
 #include "config/postfix.h"
 #include "dkim/dkim.h"
+#include "outbound/outbound.h"
 #include "tls/tls.h"
 
 extern char **environ;
@@ -185,20 +186,6 @@ static void write_file(const char *path, const struct strbuf *text, mode_t mode)
 {
 	if (file_write_atomic(path, text->buf, text->len, mode) < 0)
 		fatal(EXIT_SYSTEM, "writing %s", path);
-}
-
-/* Postfix's programs wait until main.cf is a second old before reading it
- * (a guard against half-saved edits): written just now, that delays the
- * start by up to two seconds. The file is complete; say it is older. */
-static void backdate(const char *path)
-{
-	struct timespec times[2];
-	if (clock_gettime(CLOCK_REALTIME, &times[0]) < 0)
-		fatal(EXIT_SYSTEM, "clock_gettime");
-	times[0].tv_sec -= 2;
-	times[1] = times[0];
-	if (utimensat(AT_FDCWD, path, times, 0) < 0)
-		log_warn("setting the time of %s", path);
 }
 
 /* A file that an unprivileged daemon of group reads (it holds a password). */
@@ -384,6 +371,7 @@ static void write_filters(const struct settings *s, const struct postfix_host *h
 	sb_free(&given);
 	sb_free(&why);
 	ensure_srs_secret();
+	outbound_write_files(s);
 	filters_services(s, services);
 }
 
@@ -463,7 +451,10 @@ static int configure(bool write)
 		sb_free(&services);
 		write_file(POSTFIX_DIR "/master.cf", &master_cf, 0644);
 		write_file(POSTFIX_DIR "/main.cf", &main_cf, 0644);
-		backdate(POSTFIX_DIR "/main.cf");
+		/* Postfix's programs wait until main.cf is a second old before
+		 * reading it (a guard against half-saved edits); it is complete. */
+		if (file_backdate(POSTFIX_DIR "/main.cf") < 0)
+			log_warn("setting the time of %s", POSTFIX_DIR "/main.cf");
 		sb_free(&main_cf);
 		sb_free(&master_cf);
 		params_free(&params);
@@ -532,6 +523,7 @@ static void prepare_runtime_dirs(void)
 		{"/run/amavis", "amavis", 0755},       {"/run/clamav", "clamav", 0755},
 		{"/var/lib/amavis", "amavis", 0750},   {"/var/lib/amavis/tmp", "amavis", 0750},
 		{"/var/amavis/quarantine", "amavis", 0750}, {"/var/lib/clamav", "clamav", 0755},
+		{"/var/lib/mta-sts", "_mta-sts", 0750}, /* the MTA-STS policy cache */
 	};
 	for (size_t i = 0; i < ARRAY_LEN(dirs); i++) {
 		struct passwd *pw = getpwnam(dirs[i].user);

@@ -7,6 +7,7 @@
 #include "clamav/clamav.h"
 #include "common/common.h"
 #include "dkim/dkim.h"
+#include "outbound/outbound.h"
 
 int filters_amavis_children(void)
 {
@@ -256,4 +257,5 @@ void filters_services(const struct settings *s, struct strbuf *out)
 	for (size_t i = 1; i < s->domains.len; i++)
 		sb_addf(out, " -X%s", s->domains.item[i]);
 	sb_addc(out, '\n');
+	outbound_services(s, out);
 }

@@ -7,6 +7,7 @@
 
 #include "common/common.h"
 #include "config/filters.h"
+#include "outbound/outbound.h"
 
 /* Loopback only. Docker's bridge range is never trusted by default: a
  * client behind Docker's userland proxy would look local and relay. */
@@ -148,6 +149,8 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 			params_set(p, "smtp_sasl_tls_security_options", "noanonymous");
 		}
 	}
+
+	outbound_params(s, host->stage, p);
 
 	for (int i = 0; i < VAR_COUNT; i++) {
 		if (!(var_table[i].flags & VAR_POSTCONF))

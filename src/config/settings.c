@@ -301,7 +301,7 @@ static void check_combinations(struct settings *s, struct strbuf *errors, struct
 
 	const char *level = s->value[V_SMTP_TLS_SECURITY_LEVEL];
 	if (!strcmp(s->value[V_SMTP_TLS_WRAPPERMODE], "yes") &&
-	    (!strcmp(level, "none") || !strcmp(level, "may") || !strcmp(level, "dane"))) {
+	    (!*level || !strcmp(level, "none") || !strcmp(level, "may") || !strcmp(level, "dane"))) {
 		report(errors, &var_table[V_SMTP_TLS_WRAPPERMODE], "yes",
 		       "SMTP_TLS_SECURITY_LEVEL=encrypt or stronger with wrapper mode");
 	}

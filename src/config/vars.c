@@ -8,6 +8,7 @@
 #include "common/common.h"
 #include "config/checks.h"
 #include "config/parse.h"
+#include "outbound/outbound.h"
 
 const struct var_def var_table[VAR_COUNT] = {
 	[V_ACME_FILE] = {
@@ -19,6 +20,11 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "ACME_POSTHOOK", .def = "postfix reload", .stage = STAGE_BASE,
 		.flags = VAR_EVERY_START | VAR_EMPTY_IS_VALUE, .check = check_one_line,
 		.doc = "Command run after a new ACME certificate is installed (Dovecot is reloaded too); empty disables.",
+	},
+	[V_DNS_RESOLVER] = {
+		.name = "DNS_RESOLVER", .def = "docker", .stage = STAGE_FULL, .flags = VAR_EVERY_START,
+		.check = check_dns_resolver,
+		.doc = "docker: the resolver Docker gives; unbound: a DNSSEC-validating unbound in the container (recursion from the root), for DANE where Docker's does not validate.",
 	},
 	[V_DOCKER_UNLOCK_FILE] = {
 		.name = "DOCKER_UNLOCK_FILE", .def = "/srv/etc/.docker.unlock",
@@ -62,10 +68,16 @@ const struct var_def var_table[VAR_COUNT] = {
 		.check = check_relay,
 		.doc = "Send all outgoing mail through \"host[:port] [user:password]\", with SASL when credentials are given.",
 	},
+	[V_SMTP_TLS_CA_FILE] = {
+		.name = "SMTP_TLS_CA_FILE", .def = "", .stage = STAGE_MINI, .check = check_ca_file,
+		.doc = "PEM file of a CA to trust, besides the system's, for outgoing TLS and the MTA-STS policy fetch (a private CA).",
+	},
 	[V_SMTP_TLS_SECURITY_LEVEL] = {
-		.name = "SMTP_TLS_SECURITY_LEVEL", .def = "may", .stage = STAGE_MINI,
+		.name = "SMTP_TLS_SECURITY_LEVEL", .def = "",
+		.def_doc = "dane when the resolver validates DNSSEC, else may (probed at every start)",
+		.stage = STAGE_MINI,
 		.flags = VAR_POSTCONF, .check = check_tls_level,
-		.doc = "TLS of outgoing SMTP: none, may (opportunistic), encrypt, verify, ...",
+		.doc = "TLS of outgoing SMTP: none, may (opportunistic), dane (TLSA-verified where published), encrypt, verify, ...",
 	},
 	[V_SMTP_TLS_WRAPPERMODE] = {
 		.name = "SMTP_TLS_WRAPPERMODE", .def = "no", .stage = STAGE_MINI,
@@ -146,6 +158,10 @@ const struct var_def var_table[VAR_COUNT] = {
 	[V_LDAP_USER_BASE] = {
 		.name = "LDAP_USER_BASE", .def = "", .stage = STAGE_MINI, .check = check_dn,
 		.doc = "Base DN of user searches, e.g. ou=users,dc=example,dc=com.",
+	},
+	[V_MTA_STS] = {
+		.name = "MTA_STS", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "yes: outgoing mail to a domain with an MTA-STS policy in enforce mode (RFC 8461) gets verified TLS or waits in the queue; no: policies are not looked up.",
 	},
 	[V_MYSQL_DATABASE] = {
 		.name = "MYSQL_DATABASE", .def = "", .stage = STAGE_MINI, .check = check_one_line,

@@ -24,6 +24,7 @@
 #include "config/vars.h"
 #include "init/hooks.h"
 #include "init/services.h"
+#include "outbound/outbound.h"
 
 #define DEVLOG_PATH "/dev/log"
 #define ENTRY_HOOK_BUDGET_MS 300000
@@ -163,6 +164,20 @@ static void stop_all(struct init *in, int64_t deadline_ms)
 	reap(in);
 }
 
+/* Every service inherits bounded resolver time-outs (glibc reads
+ * RES_OPTIONS, Postfix imports it): glibc's default of 5 s times 2 tries
+ * per name held the SMTP greeting 10 s (the client's PTR) and Razor 20 s
+ * when the resolver dropped every query. trust-ad: glibc passes the AD bit
+ * of an answer on only with it, and DANE needs it (RFC 7672 2.1.1). */
+static void set_resolver_options(void)
+{
+	const char *options = var_env(V_RES_OPTIONS);
+	char value[512];
+	int n = snprintf(value, sizeof value, "%s%s", options, strstr(options, "trust-ad") ? "" : " trust-ad");
+	if (n < 0 || (size_t)n >= sizeof value || setenv("RES_OPTIONS", value, 1) < 0)
+		log_warn("setenv RES_OPTIONS");
+}
+
 static int run_command(char **argv)
 {
 	execvp(argv[0], argv);
@@ -194,6 +209,12 @@ int init_main(int argc, char **argv)
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 
+	/* Asks the resolver whether it validates DNSSEC while the config step
+	 * runs (with DNS_RESOLVER=unbound the answer is known: it does). */
+	struct dnssec_probe probe = {.pid = -1, .fd = -1};
+	if (strcmp(var_env(V_DNS_RESOLVER), "unbound") != 0)
+		dnssec_probe_start(&probe);
+
 	log_set_name("config");
 	int rc = config_run();
 	log_set_name("init");
@@ -205,12 +226,9 @@ int init_main(int argc, char **argv)
 		return rc;
 	}
 
-	/* Every service inherits bounded resolver time-outs (glibc reads
-	 * RES_OPTIONS, Postfix imports it): glibc's default of 5 s times 2
-	 * tries per name held the SMTP greeting 10 s (the client's PTR) and
-	 * Razor 20 s when the resolver dropped every query. */
-	if (setenv("RES_OPTIONS", var_env(V_RES_OPTIONS), 1) < 0)
-		log_warn("setenv RES_OPTIONS");
+	set_resolver_options();
+	outbound_resolver_prepare();
+	outbound_level_apply(&probe);
 
 	int devlog = devlog_open();
 	in.nsvc = services_enabled(in.svc, SERVICES_MAX, devlog);

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "config/engine.h"
 #include "config/vars.h"
+#include "outbound/outbound.h"
 
 static const char *const syslog_argv[] = {"/usr/local/bin/mtactl", "syslog", NULL};
 /* start-fg keeps master in the foreground and runs Postfix's own checks
@@ -21,6 +22,8 @@ static const char *const syslog_argv[] = {"/usr/local/bin/mtactl", "syslog", NUL
 static const char *const postfix_argv[] = {"/usr/sbin/postfix", "start-fg", NULL};
 static const char *const acme_argv[] = {"/usr/local/bin/mtactl", "acme", "watch", NULL};
 static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-learn", NULL};
+/* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
+static const char *const unbound_argv[] = {"/usr/sbin/unbound", "-d", "-p", "-c", UNBOUND_CONF, NULL};
 
 static bool always(void)
 {
@@ -89,6 +92,11 @@ static bool spamd_learn_enabled(void)
 	return *dir && path_exists(dir) && path_exists("/usr/bin/sa-learn");
 }
 
+static bool unbound_enabled(void)
+{
+	return !strcmp(var_env(V_DNS_RESOLVER), "unbound");
+}
+
 struct service_def {
 	const char *name;
 	const char *const *argv;
@@ -100,6 +108,7 @@ struct service_def {
  * Dovecot's auth socket and amavis are there when Postfix accepts mail. */
 static const struct service_def before[] = {
 	{"syslog", syslog_argv, always, true},
+	{"unbound", unbound_argv, unbound_enabled, false},
 };
 static const struct service_def after[] = {
 	{"postfix", postfix_argv, always, false},

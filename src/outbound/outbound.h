@@ -1,0 +1,62 @@
+/* Outbound TLS: the main.cf parameters and files of MTA-STS (RFC 8461,
+ * Debian's postfix-mta-sts-resolver as a socketmap) and DANE (RFC 7672),
+ * the DNSSEC probe that picks the default level at every start, and the
+ * optional validating resolver (DNS_RESOLVER=unbound). */
+#ifndef MTACTL_OUTBOUND_H
+#define MTACTL_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/strbuf.h"
+#include "config/params.h"
+#include "config/settings.h"
+
+/* main.cf says smtp_tls_security_level = $OUTBOUND_AUTO_PARAM when the
+ * level is left to the probe; init sets OUTBOUND_AUTO_PARAM at each start. */
+#define OUTBOUND_AUTO_PARAM "mtactl_outbound_tls_level"
+#define MTA_STS_PORT 8461
+#define MTA_STS_CONF "/srv/etc/mtactl/mta-sts-daemon.yml"
+#define MTA_STS_CA_BUNDLE "/srv/etc/mtactl/mta-sts-ca.pem"
+#define UNBOUND_CONF "/run/mtactl/unbound.conf"
+
+/* Validators of the table (vars.c). */
+bool check_dns_resolver(const char *v, struct strbuf *why);
+bool check_ca_file(const char *v, struct strbuf *why);
+
+/* Config step: the outbound parameters of main.cf (every stage). */
+void outbound_params(const struct settings *s, enum var_stage stage, struct params *p);
+/* Config step, full image: the daemon's configuration and CA bundle; the
+ * supervised service line (filters_services). */
+void outbound_write_files(const struct settings *s);
+void outbound_services(const struct settings *s, struct strbuf *out);
+
+/* What the DNSSEC probe found. */
+enum dnssec_verdict {
+	DNSSEC_VALIDATED,     /* . DNSKEY answered with the AD bit */
+	DNSSEC_NOT_VALIDATED, /* answered, without the AD bit */
+	DNSSEC_NO_ANSWER,     /* time-out, SERVFAIL or no resolver */
+	DNSSEC_BAD_ANSWER,    /* an answer that is not a DNSKEY answer */
+};
+/* Reads a DNS answer to ". DNSKEY" (RFC 1035 message, outside input). */
+enum dnssec_verdict dnssec_answer_verdict(const unsigned char *msg, size_t len);
+const char *dnssec_verdict_reason(enum dnssec_verdict v);
+
+/* The probe runs in a child while the configuration step runs, so it adds
+ * at most the rest of its 2 s budget to the start. */
+struct dnssec_probe {
+	pid_t pid;
+	int fd;
+	int64_t deadline_ms;
+};
+void dnssec_probe_start(struct dnssec_probe *p);
+enum dnssec_verdict dnssec_probe_finish(struct dnssec_probe *p);
+
+/* Every start, before the services: the validating resolver when asked
+ * for, then the outbound TLS level (one log line). */
+void outbound_resolver_prepare(void);
+void outbound_level_apply(struct dnssec_probe *p);
+
+#endif
