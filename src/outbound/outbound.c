@@ -71,6 +71,8 @@ void outbound_write_files(const struct settings *s)
 {
 	if (!mta_sts_on(s, STAGE_FULL))
 		return;
+	if (mkdir_p("/srv/etc/mtactl", 0755) < 0)
+		fatal(EXIT_SYSTEM, "creating /srv/etc/mtactl");
 	struct strbuf text;
 	sb_init(&text);
 	/* timeout bounds the DNS lookup and the HTTPS fetch each (aiodns, aiohttp):
@@ -102,8 +104,9 @@ void outbound_services(const struct settings *s, struct strbuf *out)
 {
 	if (!mta_sts_on(s, STAGE_FULL))
 		return;
-	/* Errors only: a failed policy fetch is in Postfix's deferral reason. */
-	sb_adds(out, "mta-sts - /usr/bin/env SSL_CERT_FILE=" MTA_STS_CA_BUNDLE
+	/* Errors only: a failed policy fetch is in Postfix's deferral reason.
+	 * HOME: aiohttp reads ~/.netrc, and root's is not readable as _mta-sts. */
+	sb_adds(out, "mta-sts - /usr/bin/env HOME=/var/lib/mta-sts SSL_CERT_FILE=" MTA_STS_CA_BUNDLE
 		     " /usr/bin/setpriv --reuid=_mta-sts --regid=_mta-sts --init-groups"
 		     " /usr/bin/mta-sts-daemon -c " MTA_STS_CONF " -v error\n");
 }
