@@ -29,7 +29,7 @@ enum dnssec_verdict dnssec_answer_verdict(const unsigned char *msg, size_t len)
 	if (len > NS_MAXMSG || ns_initparse(msg, (int)len, &h) < 0)
 		return DNSSEC_BAD_ANSWER;
 	if (ns_msg_getflag(h, ns_f_rcode) != ns_r_noerror)
-		return DNSSEC_NO_ANSWER;
+		return DNSSEC_ERROR_RCODE;
 	bool dnskey = false;
 	for (int i = 0; i < ns_msg_count(h, ns_s_an); i++) {
 		ns_rr rr;
@@ -54,6 +54,8 @@ const char *dnssec_verdict_reason(enum dnssec_verdict v)
 		return "the resolver does not validate DNSSEC (\". DNSKEY\" came without the AD bit)";
 	case DNSSEC_NO_ANSWER:
 		return "the resolver gave no answer to \". DNSKEY\" within 2 s";
+	case DNSSEC_ERROR_RCODE:
+		return "the resolver does not validate DNSSEC (it answered \". DNSKEY\" with an error)";
 	case DNSSEC_BAD_ANSWER:
 		break;
 	}
@@ -69,11 +71,18 @@ static enum dnssec_verdict probe_now(void)
 	st.options |= RES_USE_DNSSEC | RES_USE_EDNS0 | RES_TRUSTAD;
 	st.retrans = 1;
 	st.retry = 2;
-	unsigned char answer[NS_MAXMSG];
+	unsigned char answer[NS_MAXMSG] = {0};
 	int n = res_nquery(&st, ".", ns_c_in, ns_t_dnskey, answer, sizeof answer);
 	res_nclose(&st);
-	if (n < 0)
-		return DNSSEC_NO_ANSWER;
+	if (n < 0) {
+		/* res_nquery fails on an error rcode or an empty answer too, and
+		 * leaves the response in the buffer: a set QR bit tells that an
+		 * answer came (and what it said) from a time-out. */
+		const HEADER *h = (const HEADER *)answer;
+		if (!h->qr)
+			return DNSSEC_NO_ANSWER;
+		return h->rcode != ns_r_noerror ? DNSSEC_ERROR_RCODE : DNSSEC_BAD_ANSWER;
+	}
 	return dnssec_answer_verdict(answer, (size_t)n > sizeof answer ? sizeof answer : (size_t)n);
 }
 

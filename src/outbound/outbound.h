@@ -37,7 +37,8 @@ void outbound_services(const struct settings *s, struct strbuf *out);
 enum dnssec_verdict {
 	DNSSEC_VALIDATED,     /* . DNSKEY answered with the AD bit */
 	DNSSEC_NOT_VALIDATED, /* answered, without the AD bit */
-	DNSSEC_NO_ANSWER,     /* time-out, SERVFAIL or no resolver */
+	DNSSEC_NO_ANSWER,     /* time-out or no resolver */
+	DNSSEC_ERROR_RCODE,   /* SERVFAIL, REFUSED, NXDOMAIN ... */
 	DNSSEC_BAD_ANSWER,    /* an answer that is not a DNSKEY answer */
 };
 /* Reads a DNS answer to ". DNSKEY" (RFC 1035 message, outside input). */

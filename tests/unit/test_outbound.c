@@ -52,7 +52,9 @@ static void test_verdicts(void **state)
 	n = answer(buf, sizeof buf, false, ns_r_noerror, 1, ns_t_dnskey);
 	assert_int_equal(dnssec_answer_verdict(buf, n), DNSSEC_NOT_VALIDATED);
 	n = answer(buf, sizeof buf, true, ns_r_servfail, 0, ns_t_dnskey);
-	assert_int_equal(dnssec_answer_verdict(buf, n), DNSSEC_NO_ANSWER);
+	assert_int_equal(dnssec_answer_verdict(buf, n), DNSSEC_ERROR_RCODE);
+	n = answer(buf, sizeof buf, false, ns_r_refused, 0, ns_t_dnskey);
+	assert_int_equal(dnssec_answer_verdict(buf, n), DNSSEC_ERROR_RCODE);
 	/* AD on an answer without the key (a resolver that sets AD blindly on
 	 * an empty answer is not trusted with DANE). */
 	n = answer(buf, sizeof buf, true, ns_r_noerror, 0, ns_t_dnskey);
@@ -139,7 +141,7 @@ static void test_params(void **state)
 	struct strbuf svc;
 	sb_init(&svc);
 	outbound_services(&s, &svc);
-	assert_non_null(strstr(svc.buf, "mta-sts - /usr/bin/env SSL_CERT_FILE="));
+	assert_non_null(strstr(svc.buf, "mta-sts - /usr/bin/env HOME=/var/lib/mta-sts SSL_CERT_FILE="));
 	assert_non_null(strstr(svc.buf, "mta-sts-daemon -c " MTA_STS_CONF " -v error\n"));
 	sb_free(&svc);
 	params_free(&p);
