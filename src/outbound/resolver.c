@@ -60,9 +60,15 @@ void outbound_resolver_prepare(void)
 		log_warn("writing %s", UNBOUND_CONF);
 		return;
 	}
-	if (write_in_place(RESOLV_CONF, "# DNS_RESOLVER=unbound: the validating resolver in this container.\n"
-					"nameserver 127.0.0.1\noptions edns0 trust-ad\n") < 0)
+	/* RES_OPTIONS here too, so that `docker exec` tools are bounded as the
+	 * services are (they get it from init's environment). */
+	struct strbuf text;
+	sb_init(&text);
+	sb_addf(&text, "# DNS_RESOLVER=unbound: the validating resolver in this container.\n"
+		       "nameserver 127.0.0.1\noptions %s edns0 trust-ad\n", var_env(V_RES_OPTIONS));
+	if (write_in_place(RESOLV_CONF, text.buf) < 0)
 		log_warn("writing %s", RESOLV_CONF);
+	sb_free(&text);
 }
 
 static void trim(struct strbuf *sb)

@@ -147,7 +147,8 @@ def world(net, net_gateway):
             "plain.test": zone("plain.test", mx_good.ip),
         }, signed={"dane-good.test", "dane-bad.test"})
         os.chmod(d / "ca.pem", 0o644)
-        mta = start_full(net, net_gateway, dns=tier.resolver, volumes={str(d): "/certs"}, env={
+        # tier.resolver calls Container.ip, a property: a bug of dnstier.py (reported)
+        mta = start_full(net, net_gateway, dns=tier.container.ip, volumes={str(d): "/certs"}, env={
             "MAIL_BOXES": "info@example.com",
             "MYNETWORKS": "127.0.0.0/8 %s/32" % net_gateway,
             "CLAMAV_DAEMON": "no",
@@ -229,7 +230,8 @@ def test_mta_sts_enforce_with_a_wrong_name_stays_queued(world):
     assert re.search(r"certificate|verif", line, re.I), line
     assert queued(world, rcpt)
     assert subject not in mbox(world["wrong"])       # nothing went in plaintext either
-    assert not re.search(r"to=<%s>[^\n]*status=sent" % re.escape(rcpt), world["mta"].logs())
+    assert not re.search(r"postfix/smtp\[\d+\]: \w+: to=<%s>[^\n]*status=sent" % re.escape(rcpt),
+                         world["mta"].logs())
 
 
 # --- DANE ---------------------------------------------------------------------------------
