@@ -28,6 +28,8 @@ EXPECTED = [
     r"mtactl config: made a \d+-bit DKIM key /var/db/dkim/\S+",
     # the configuration came from the environment (later starts keep it)
     r"mtactl config: configuration written from the environment; locking it",
+    # the outbound TLS level (dane or may) and why, once per start
+    r"mtactl init: outbound TLS: (?:dane|may) .*",
     # what started
     r"mtactl init: [\w-]+: down -> up \(pid \d+\)",
     # the test's kills of the updater, and init starting it again
