@@ -29,7 +29,7 @@ EXPECTED = [
     # the configuration came from the environment (later starts keep it)
     r"mtactl config: configuration written from the environment; locking it",
     # the outbound TLS level (dane or may) and why, once per start
-    r"mtactl init: outbound TLS: (?:dane|may) .*",
+    r"mtactl init: outbound TLS: (?:dane|may)\b.*",
     # what started
     r"mtactl init: [\w-]+: down -> up \(pid \d+\)",
     # the test's kills of the updater, and init starting it again
