@@ -210,10 +210,10 @@ int init_main(int argc, char **argv)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 
 	/* Asks the resolver whether it validates DNSSEC while the config step
-	 * runs (with DNS_RESOLVER=unbound the answer is known: it does). */
-	struct dnssec_probe probe = {.pid = -1, .fd = -1};
-	if (strcmp(var_env(V_DNS_RESOLVER), "unbound") != 0)
-		dnssec_probe_start(&probe);
+	 * runs; the answer sets the outbound TLS level once the configuration
+	 * is there, without holding up the services. */
+	struct outbound_level level;
+	outbound_level_start(&level);
 
 	log_set_name("config");
 	int rc = config_run();
@@ -228,7 +228,7 @@ int init_main(int argc, char **argv)
 
 	set_resolver_options();
 	outbound_resolver_prepare();
-	outbound_level_apply(&probe);
+	outbound_level_go(&level);
 
 	int devlog = devlog_open();
 	in.nsvc = services_enabled(in.svc, SERVICES_MAX, devlog);

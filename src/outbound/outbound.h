@@ -45,19 +45,24 @@ enum dnssec_verdict {
 enum dnssec_verdict dnssec_answer_verdict(const unsigned char *msg, size_t len);
 const char *dnssec_verdict_reason(enum dnssec_verdict v);
 
-/* The probe runs in a child while the configuration step runs, so it adds
- * at most the rest of its 2 s budget to the start. */
-struct dnssec_probe {
-	pid_t pid;
-	int fd;
-	int64_t deadline_ms;
-};
-void dnssec_probe_start(struct dnssec_probe *p);
-enum dnssec_verdict dnssec_probe_finish(struct dnssec_probe *p);
+/* Asks the resolver (at most 2 s). */
+enum dnssec_verdict dnssec_probe(void);
 
-/* Every start, before the services: the validating resolver when asked
- * for, then the outbound TLS level (one log line). */
+/* Every start. outbound_level_start, before the config step: a child asks
+ * the resolver at once, then waits; outbound_level_go, once the
+ * configuration is in place: the child sets the level in main.cf (unless
+ * SMTP_TLS_SECURITY_LEVEL or a hand edit fixed it), logs it in one line
+ * and exits, while init goes on starting the services. Postfix's smtp
+ * processes read main.cf when they start, so no reload is needed; none
+ * runs before the first delivery. */
+struct outbound_level {
+	pid_t pid;
+	int go_fd;
+};
+void outbound_level_start(struct outbound_level *l);
+void outbound_level_go(struct outbound_level *l);
+
+/* Every start, before the services: the validating resolver when asked for. */
 void outbound_resolver_prepare(void);
-void outbound_level_apply(struct dnssec_probe *p);
 
 #endif

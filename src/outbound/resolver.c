@@ -89,13 +89,11 @@ static int postconf_get(const char *name, struct strbuf *out)
 static const char how_to_get_dane[] =
 	"for DANE run the container with a validating resolver (docker run --dns) or DNS_RESOLVER=unbound";
 
-void outbound_level_apply(struct dnssec_probe *p)
+static void level_apply(enum dnssec_verdict verdict, bool unbound)
 {
 	struct strbuf level, current;
 	sb_init(&level);
 	sb_init(&current);
-	bool unbound = unbound_wanted();
-	enum dnssec_verdict verdict = unbound ? DNSSEC_VALIDATED : dnssec_probe_finish(p);
 	const char *why = unbound ? "DNS_RESOLVER=unbound validates DNSSEC from the root trust anchor"
 				  : dnssec_verdict_reason(verdict);
 	if (postconf_get("smtp_tls_security_level", &level) != 0) {
@@ -128,8 +126,49 @@ void outbound_level_apply(struct dnssec_probe *p)
 		else
 			log_info("outbound TLS: may (opportunistic), since %s; %s", why, how_to_get_dane);
 	}
-	if (p->fd >= 0)
-		dnssec_probe_finish(p); /* not needed after all: stop it */
 	sb_free(&level);
 	sb_free(&current);
+}
+
+void outbound_level_start(struct outbound_level *l)
+{
+	int fds[2];
+	l->pid = -1;
+	l->go_fd = -1;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_warn("outbound TLS: pipe");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_warn("outbound TLS: fork");
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(fds[1]);
+		bool unbound = unbound_wanted(); /* it validates, by its configuration */
+		enum dnssec_verdict verdict = unbound ? DNSSEC_VALIDATED : dnssec_probe();
+		char go;
+		ssize_t n;
+		while ((n = read(fds[0], &go, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1) /* else init stopped before the services (bad input) */
+			level_apply(verdict, unbound);
+		_exit(0);
+	}
+	close(fds[0]);
+	l->pid = pid;
+	l->go_fd = fds[1];
+}
+
+void outbound_level_go(struct outbound_level *l)
+{
+	if (l->go_fd < 0)
+		return;
+	if (fd_write_all(l->go_fd, "1", 1) < 0)
+		log_warn("outbound TLS: starting the level check");
+	close(l->go_fd);
+	l->go_fd = -1;
 }

@@ -12,6 +12,8 @@ with a signed root, a validating unbound), given to the server as --dns.
     dane-good.test   signed, TLSA 3 1 1 of the MX's key            -> delivered, Verified
     dane-bad.test    signed, TLSA 3 1 1 of another key             -> stays queued
     plain.test       unsigned, no policy, no TLSA                  -> delivered (may)
+    sts-dead.test    MTA-STS record, policy host drops every packet -> delivered
+                     within seconds (no policy known: the default level)
 
 The server relays for the test client (MYNETWORKS); what arrived is read
 from the peers' mailboxes, what waits from postqueue, the reasons from the
@@ -36,7 +38,8 @@ from fullpeers import start_dns, start_full, token
 TESTS_DIR = Path(__file__).resolve().parent.parent
 TLSMX_IMAGE = os.environ.get("TLSMX_IMAGE", "mta-test-tlsmx")
 TLSMX_DIR = TESTS_DIR / "peers" / "tlsmx"
-DOMAINS = ("sts-good.test", "sts-bad.test", "dane-good.test", "dane-bad.test", "plain.test")
+DOMAINS = ("sts-good.test", "sts-bad.test", "sts-dead.test", "dane-good.test", "dane-bad.test",
+           "plain.test")
 SENDER = "sender@example.com"
 MBOX = "/var/mail/vhosts/all"
 DELIVERY_TIMEOUT = 150   # amavis's first start included
@@ -73,6 +76,11 @@ def spki_sha256(pem):
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, check=True,
                          capture_output=True, timeout=30).stdout
     return hashlib.sha256(der).hexdigest()
+
+
+def unused_address(ip):
+    """An address of the peers' subnet that no container has (the last of a /24)."""
+    return ip.rsplit(".", 1)[0] + ".254"
 
 
 def policy(mx):
@@ -145,6 +153,10 @@ def world(net, net_gateway):
             "dane-bad.test": zone("dane-bad.test", mx_good.ip,
                                   ["_25._tcp.mx TLSA 3 1 1 %s" % hashlib.sha256(b"another key").hexdigest()]),
             "plain.test": zone("plain.test", mx_good.ip),
+            # An unused address of the network: the policy fetch gets no answer at all.
+            "sts-dead.test": zone("sts-dead.test", mx_good.ip,
+                                  ['_mta-sts TXT "v=STSv1; id=%s"' % token(),
+                                   "mta-sts A %s" % unused_address(mx_good.ip)]),
         }, signed={"dane-good.test", "dane-bad.test"})
         os.chmod(d / "ca.pem", 0o644)
         # tier.resolver calls Container.ip, a property: a bug of dnstier.py (reported)
@@ -259,6 +271,21 @@ def test_plain_destination_is_still_delivered(world):
     subject = relay(world, rcpt)
     wait_arrived(world, "good", subject)
     assert smtp_log(world, rcpt, "status=sent")
+
+
+def test_dead_policy_host_does_not_hold_up_delivery(world):
+    """The policy fetch gives up after 2 s; mail goes out at the default
+    level (RFC 8461 5.1: no policy known, none fetched)."""
+    rcpt = "info@sts-dead.test"
+    t0 = time.monotonic()
+    subject = relay(world, rcpt)
+    wait_arrived(world, "good", subject)
+    took = time.monotonic() - t0
+    print("delivered %.1f s after acceptance with the policy host silent" % took)
+    assert took < 30, took
+    line = smtp_log(world, rcpt, "status=sent")
+    m = re.search(r"delays=[\d.]+/[\d.]+/([\d.]+)/", line)
+    assert m and float(m.group(1)) < 10, line     # connection setup incl. the policy lookup
 
 
 def test_quiet_logs_per_message(world):
