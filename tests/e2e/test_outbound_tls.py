@@ -213,8 +213,14 @@ def queued(world, rcpt):
 
 # --- the level ----------------------------------------------------------------------------
 
+def wait_level_line(c):
+    """The log once it has the outbound TLS line (it follows the services' start)."""
+    return wait_for(lambda: "outbound TLS:" in c.logs() and c.logs(), timeout=10, interval=0.5,
+                    what="the outbound TLS line in the log of %s" % c.name)
+
+
 def test_default_level_is_dane_with_a_validating_resolver(world):
-    logs = world["mta"].logs()
+    logs = wait_level_line(world["mta"])
     lines = [l for l in logs.splitlines() if "outbound TLS:" in l]
     assert len(lines) == 1, logs[-3000:]
     assert "outbound TLS: dane, since the resolver validates DNSSEC" in lines[0]
@@ -302,7 +308,7 @@ def test_default_level_is_may_with_a_non_validating_resolver(mta, net):
     dns = start_dns(net)
     try:
         c = mta("mini", extra_args=("--dns", dns.ip))
-        logs = c.logs()
+        logs = wait_level_line(c)
         line = [l for l in logs.splitlines() if "outbound TLS:" in l]
         assert len(line) == 1, logs
         assert "outbound TLS: may (opportunistic), since the resolver does not validate DNSSEC" in line[0]
@@ -321,8 +327,10 @@ def test_dns_dropped_start_is_bounded(mta, net):
         c.wait_banner(25, timeout=BANNER_DEADLINE)
         took = time.monotonic() - t0
         print("banner %.1f s after docker run with the resolver frozen" % took)
-        logs = c.logs()
-        assert "outbound TLS: may (opportunistic), since the resolver gave no answer" in logs, logs
+        # The level is set after the services started, once the probe gave up.
+        wait_for(lambda: "outbound TLS: may (opportunistic), since the resolver gave no answer"
+                 in c.logs(), timeout=10, interval=0.5, what="the outbound TLS line")
+        assert c.exec(["postconf", "-x", "-h", "smtp_tls_security_level"]).stdout.strip() == "may"
         assert read_banner(c.ip, 25, timeout=5).startswith("220")
     finally:
         docker("unpause", dns.name, check=False)
@@ -333,7 +341,7 @@ def test_explicit_dane_without_validation_warns(mta, net):
     dns = start_dns(net)
     try:
         c = mta("mini", env={"SMTP_TLS_SECURITY_LEVEL": "dane"}, extra_args=("--dns", dns.ip))
-        logs = c.logs()
+        logs = wait_level_line(c)
         assert re.search(r"warning: outbound TLS: dane, but the resolver does not validate DNSSEC", logs), logs
         assert c.exec(["postconf", "-h", "smtp_tls_security_level"]).stdout.strip() == "dane"
     finally:
@@ -345,7 +353,7 @@ def test_unbound_resolver_runs_and_fails_fast(mta):
     to the root servers (internal network) a lookup fails within seconds."""
     c = mta("full", env={"DNS_RESOLVER": "unbound", "CLAMAV_DAEMON": "no"}, wait=False)
     c.wait_banner(25, timeout=90)
-    logs = c.logs()
+    logs = wait_level_line(c)
     assert "outbound TLS: dane, since DNS_RESOLVER=unbound validates DNSSEC" in logs, logs
     assert re.search(r"unbound: down -> up", logs), logs
     assert "nameserver 127.0.0.1" in c.read_file("/etc/resolv.conf")
