@@ -64,8 +64,10 @@ void outbound_resolver_prepare(void)
 	 * services are (they get it from init's environment). */
 	struct strbuf text;
 	sb_init(&text);
+	const char *options = var_env(V_RES_OPTIONS);
 	sb_addf(&text, "# DNS_RESOLVER=unbound: the validating resolver in this container.\n"
-		       "nameserver 127.0.0.1\noptions %s edns0 trust-ad\n", var_env(V_RES_OPTIONS));
+		       "nameserver 127.0.0.1\noptions %s edns0%s\n", options,
+		strstr(options, "trust-ad") ? "" : " trust-ad");
 	if (write_in_place(RESOLV_CONF, text.buf) < 0)
 		log_warn("writing %s", RESOLV_CONF);
 	sb_free(&text);
