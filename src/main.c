@@ -14,6 +14,7 @@
 #include "init/init.h"
 #include "quarantine/quarantine.h"
 #include "queue/filter_watch.h"
+#include "outbound/outbound.h"
 #include "spamd/learn.h"
 #include "syslog/syslog.h"
 #include "tls/tls.h"
@@ -57,6 +58,7 @@ static const struct subcommand subcommands[] = {
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"spamd-learn", spamd_learn_main, "feed kopano-spamd's spam/ and ham/ files to sa-learn"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
+	{"tls-policy", tls_policy_main, "TLS policy socketmap: DANE where TLSA records exist, else MTA-STS"},
 	{"version", version_main, "print the release (also --version)"},
 };
 

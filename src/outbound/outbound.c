@@ -4,8 +4,9 @@
  * Debian's mta-sts-daemon for every destination (a socketmap); a domain
  * whose policy says enforce gets "secure match=<its MX patterns>", i.e.
  * PKIX- and name-verified TLS or the mail stays queued; a domain without
- * a policy gets the default level. The daemon's answer is a policy-table
- * entry, so it overrides dane for that domain (see the README). */
+ * a policy gets the default level. `mtactl tls-policy` (policy.c) is the
+ * table Postfix asks: it answers dane for domains with TLSA records (DANE
+ * wins, RFC 8461 section 2) and passes the rest to the daemon. */
 #include "outbound/outbound.h"
 
 #include <openssl/pem.h>
@@ -58,7 +59,7 @@ void outbound_params(const struct settings *s, enum var_stage stage, struct para
 	if (*s->value[V_SMTP_TLS_CA_FILE])
 		params_set(p, "smtp_tls_CAfile", s->value[V_SMTP_TLS_CA_FILE]);
 	if (mta_sts_on(s, stage))
-		params_setf(p, "smtp_tls_policy_maps", "socketmap:inet:127.0.0.1:%d:postfix", MTA_STS_PORT);
+		params_setf(p, "smtp_tls_policy_maps", "socketmap:inet:127.0.0.1:%d:postfix", TLS_POLICY_PORT);
 }
 
 static void write_or_die(const char *path, const struct strbuf *text)
@@ -109,4 +110,7 @@ void outbound_services(const struct settings *s, struct strbuf *out)
 	sb_adds(out, "mta-sts - /usr/bin/env HOME=/var/lib/mta-sts SSL_CERT_FILE=" MTA_STS_CA_BUNDLE
 		     " /usr/bin/setpriv --reuid=_mta-sts --regid=_mta-sts --init-groups"
 		     " /usr/bin/mta-sts-daemon -c " MTA_STS_CONF " -v error\n");
+	/* In front of it: DANE where the domain has TLSA records (policy.c). */
+	sb_adds(out, "tls-policy - /usr/bin/setpriv --reuid=nobody --regid=nogroup --init-groups"
+		     " /usr/local/bin/mtactl tls-policy\n");
 }

@@ -65,4 +65,21 @@ void outbound_level_go(struct outbound_level *l);
 /* Every start, before the services: the validating resolver when asked for. */
 void outbound_resolver_prepare(void);
 
+/* `mtactl tls-policy` (policy.c): Postfix's TLS policy socketmap in
+ * front of mta-sts-daemon. A domain whose MX hosts have validated TLSA
+ * records gets dane (RFC 8461 section 2: DANE wins where both exist);
+ * every other request goes on to mta-sts-daemon. */
+#define TLS_POLICY_PORT 8462
+#define POLICY_MAX_NETSTRING 100000
+int tls_policy_main(int argc, char **argv);
+/* Its parsers (policy_parse.c). netstring_decode: bytes consumed, 0 when
+ * more are needed, -1 when malformed. */
+ssize_t netstring_decode(const char *buf, size_t len, const char **data, size_t *dlen);
+void netstring_encode(struct strbuf *out, const char *data, size_t len);
+bool policy_request_key(const char *data, size_t len, char *key, size_t size);
+/* The MX hosts of a validated answer (-1: not validated or malformed). */
+int dane_mx_hosts(const unsigned char *msg, size_t len, char hosts[][1025], int max);
+/* A validated answer holding a TLSA record. */
+bool dane_tlsa_secure(const unsigned char *msg, size_t len);
+
 #endif

@@ -12,6 +12,8 @@ with a signed root, a validating unbound), given to the server as --dns.
     dane-good.test   signed, TLSA 3 1 1 of the MX's key            -> delivered, Verified
     dane-bad.test    signed, TLSA 3 1 1 of another key             -> stays queued
     plain.test       unsigned, no policy, no TLSA                  -> delivered (may)
+    both.test        signed, MTA-STS enforce and TLSA 3 1 1 of the MX's key, whose
+                     certificate has another name -> delivered by DANE (DANE wins)
     sts-dead.test    MTA-STS record, policy host drops every packet -> delivered
                      within seconds (no policy known: the default level)
 
@@ -39,7 +41,7 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 TLSMX_IMAGE = os.environ.get("TLSMX_IMAGE", "mta-test-tlsmx")
 TLSMX_DIR = TESTS_DIR / "peers" / "tlsmx"
 DOMAINS = ("sts-good.test", "sts-bad.test", "sts-dead.test", "dane-good.test", "dane-bad.test",
-           "plain.test")
+           "both.test", "plain.test")
 SENDER = "sender@example.com"
 MBOX = "/var/mail/vhosts/all"
 DELIVERY_TIMEOUT = 150   # amavis's first start included
@@ -124,9 +126,9 @@ def world(net, net_gateway):
                          ["mx.%s" % z for z in DOMAINS if z != "sts-bad.test"])
         wrong = make_leaf(d, "wrong", "wrong-name.test", ["wrong-name.test"])
         web = make_leaf(d, "web", "mta-sts.sts-good.test",
-                        ["mta-sts.sts-good.test", "mta-sts.sts-bad.test"])
+                        ["mta-sts.sts-good.test", "mta-sts.sts-bad.test", "mta-sts.both.test"])
         www = d / "www"
-        for z in ("sts-good.test", "sts-bad.test"):
+        for z in ("sts-good.test", "sts-bad.test", "both.test"):
             p = www / ("mta-sts." + z) / ".well-known"
             p.mkdir(parents=True)
             (p / "mta-sts.txt").write_text(policy("mx." + z))
@@ -153,11 +155,12 @@ def world(net, net_gateway):
             "dane-bad.test": zone("dane-bad.test", mx_good.ip,
                                   ["_25._tcp.mx TLSA 3 1 1 %s" % hashlib.sha256(b"another key").hexdigest()]),
             "plain.test": zone("plain.test", mx_good.ip),
+            "both.test": zone("both.test", mx_wrong.ip, sts + ["_25._tcp.mx TLSA 3 1 1 %s" % spki_sha256(wrong)]),
             # An unused address of the network: the policy fetch gets no answer at all.
             "sts-dead.test": zone("sts-dead.test", mx_good.ip,
                                   ['_mta-sts TXT "v=STSv1; id=%s"' % token(),
                                    "mta-sts A %s" % unused_address(mx_good.ip)]),
-        }, signed={"dane-good.test", "dane-bad.test"})
+        }, signed={"dane-good.test", "dane-bad.test", "both.test"})
         os.chmod(d / "ca.pem", 0o644)
         # tier.resolver calls Container.ip, a property: a bug of dnstier.py (reported)
         mta = start_full(net, net_gateway, dns=tier.container.ip, volumes={str(d): "/certs"}, env={
@@ -270,6 +273,18 @@ def test_dane_with_a_wrong_tlsa_stays_queued(world):
     assert re.search(r"certificate|TLSA|verif|trust", line, re.I), line
     assert queued(world, rcpt)
     assert subject not in mbox(world["good"])
+
+
+def test_dane_wins_over_mta_sts(world):
+    """RFC 8461 section 2: with TLSA records, DANE decides, not the policy.
+    The MX's certificate does not carry its name (MTA-STS alone would keep
+    the mail queued, as for sts-bad.test), but its key matches the TLSA."""
+    rcpt = "info@both.test"
+    subject = relay(world, rcpt)
+    msg = wait_arrived(world, "wrong", subject)
+    assert "using TLS" in msg, msg[:2000]
+    logs = world["mta"].logs()
+    assert re.search(r"Verified TLS connection established to mx\.both\.test", logs), logs[-3000:]
 
 
 def test_plain_destination_is_still_delivered(world):

@@ -137,12 +137,13 @@ static void test_params(void **state)
 	memset(&p, 0, sizeof p);
 	load(&s, &none, STAGE_FULL);
 	outbound_params(&s, STAGE_FULL, &p);
-	assert_string_equal(params_get(&p, "smtp_tls_policy_maps"), "socketmap:inet:127.0.0.1:8461:postfix");
+	assert_string_equal(params_get(&p, "smtp_tls_policy_maps"), "socketmap:inet:127.0.0.1:8462:postfix");
 	struct strbuf svc;
 	sb_init(&svc);
 	outbound_services(&s, &svc);
 	assert_non_null(strstr(svc.buf, "mta-sts - /usr/bin/env HOME=/var/lib/mta-sts SSL_CERT_FILE="));
 	assert_non_null(strstr(svc.buf, "mta-sts-daemon -c " MTA_STS_CONF " -v error\n"));
+	assert_non_null(strstr(svc.buf, "/usr/local/bin/mtactl tls-policy\n"));
 	sb_free(&svc);
 	params_free(&p);
 	settings_free(&s);
@@ -190,6 +191,99 @@ static void test_bad_input(void **state)
 	}
 }
 
+static void test_netstrings(void **state)
+{
+	(void)state;
+	const char *data;
+	size_t len;
+	assert_int_equal(netstring_decode("12:postfix a.de,", 16, &data, &len), 16);
+	assert_int_equal(len, 12);
+	assert_memory_equal(data, "postfix a.de", 12);
+	assert_int_equal(netstring_decode("0:,x", 4, &data, &len), 3);
+	assert_int_equal(len, 0);
+	/* incomplete: wait for more */
+	assert_int_equal(netstring_decode("12:postfix", 10, &data, &len), 0);
+	assert_int_equal(netstring_decode("12", 2, &data, &len), 0);
+	assert_int_equal(netstring_decode("", 0, &data, &len), 0);
+	/* malformed */
+	assert_int_equal(netstring_decode("3:abcd", 6, &data, &len), -1);
+	assert_int_equal(netstring_decode(":abc,", 5, &data, &len), -1);
+	assert_int_equal(netstring_decode("x:abc,", 6, &data, &len), -1);
+	assert_int_equal(netstring_decode("9999999:", 8, &data, &len), -1);
+	assert_int_equal(netstring_decode("100001:", 7, &data, &len), -1);
+	assert_int_equal(netstring_decode("1234567", 7, &data, &len), -1);
+	struct strbuf sb;
+	sb_init(&sb);
+	netstring_encode(&sb, "OK dane", 7);
+	assert_string_equal(sb.buf, "7:OK dane,");
+	sb_free(&sb);
+
+	char key[64];
+	assert_true(policy_request_key("postfix example.org", 19, key, sizeof key));
+	assert_string_equal(key, "example.org");
+	assert_false(policy_request_key("postfix", 7, key, sizeof key));
+	assert_false(policy_request_key("postfix ", 8, key, sizeof key));
+	assert_false(policy_request_key(" example.org", 12, key, sizeof key));
+	assert_false(policy_request_key("postfix a\0b", 11, key, sizeof key));
+	assert_false(policy_request_key("postfix aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 72, key,
+					sizeof key));
+}
+
+/* A response to "example.org MX" with the given MX hosts (uncompressed). */
+static size_t mx_answer(unsigned char *buf, size_t size, bool ad, const char *const *hosts, int n)
+{
+	int len = res_mkquery(ns_o_query, "example.org", ns_c_in, ns_t_mx, NULL, 0, NULL, buf, (int)size);
+	assert_true(len > 0);
+	HEADER *h = (HEADER *)buf;
+	h->qr = 1;
+	h->ad = ad;
+	h->ancount = htons((uint16_t)n);
+	size_t at = (size_t)len;
+	for (int i = 0; i < n; i++) {
+		unsigned char name[NS_MAXCDNAME];
+		int nlen = ns_name_compress(hosts[i], name, sizeof name, NULL, NULL);
+		assert_true(nlen > 0);
+		unsigned char rr[] = {0xc0, 12, 0, ns_t_mx, 0, 1, 0, 0, 0, 60, 0, (unsigned char)(nlen + 2), 0, 10};
+		assert_true(at + sizeof rr + (size_t)nlen <= size);
+		memcpy(buf + at, rr, sizeof rr);
+		at += sizeof rr;
+		memcpy(buf + at, name, (size_t)nlen);
+		at += (size_t)nlen;
+	}
+	return at;
+}
+
+static void test_dane_answers(void **state)
+{
+	(void)state;
+	unsigned char buf[1024];
+	char hosts[4][1025];
+	const char *const two[] = {"mx1.example.org", "mx2.example.org"};
+	size_t n = mx_answer(buf, sizeof buf, true, two, 2);
+	assert_int_equal(dane_mx_hosts(buf, n, hosts, 4), 2);
+	assert_string_equal(hosts[0], "mx1.example.org");
+	assert_string_equal(hosts[1], "mx2.example.org");
+	assert_int_equal(dane_mx_hosts(buf, n, hosts, 1), 1);
+	n = mx_answer(buf, sizeof buf, false, two, 2); /* not validated: no DANE */
+	assert_int_equal(dane_mx_hosts(buf, n, hosts, 4), -1);
+	const char *const null_mx[] = {"."};
+	n = mx_answer(buf, sizeof buf, true, null_mx, 1);
+	assert_int_equal(dane_mx_hosts(buf, n, hosts, 4), 0);
+	n = mx_answer(buf, sizeof buf, true, two, 2);
+	assert_int_equal(dane_mx_hosts(buf, n - 4, hosts, 4), -1); /* cut short */
+
+	/* TLSA: the DNSKEY-shaped builder with type 52 and AD */
+	n = answer(buf, sizeof buf, true, ns_r_noerror, 1, 52);
+	assert_true(dane_tlsa_secure(buf, n));
+	n = answer(buf, sizeof buf, false, ns_r_noerror, 1, 52);
+	assert_false(dane_tlsa_secure(buf, n));
+	n = answer(buf, sizeof buf, true, ns_r_noerror, 0, 52);
+	assert_false(dane_tlsa_secure(buf, n));
+	n = answer(buf, sizeof buf, true, ns_r_servfail, 1, 52);
+	assert_false(dane_tlsa_secure(buf, n));
+	assert_false(dane_tlsa_secure(buf, 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +291,8 @@ int main(void)
 		cmocka_unit_test(test_validators),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_netstrings),
+		cmocka_unit_test(test_dane_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
