@@ -390,6 +390,15 @@ def test_unbound_resolver_runs_and_fails_fast(mta):
     assert took < 10 and c.exit_code() == 0, (took, c.logs()[-2000:])
 
 
+def test_mta_sts_no_turns_the_policy_lookups_off(mta):
+    c = mta("full", env={"MTA_STS": "no", "CLAMAV_DAEMON": "no"}, wait=False)
+    c.wait_banner(25, timeout=90)
+    assert c.exec(["postconf", "-h", "smtp_tls_policy_maps"]).stdout.strip() == ""
+    services = c.read_file("/run/mtactl/services")
+    assert "mta-sts" not in services and "tls-policy" not in services, services
+    assert "postfix up" in services, services
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stage,var,value,expected", [
