@@ -60,7 +60,7 @@ e2e: deps
 	$(PYTEST) -v tests/e2e
 
 lint: deps
-	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh
+	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh tests/peers/*/*.sh
 
 clean:
 	rm -rf $(BUILD)
