@@ -36,6 +36,11 @@ const struct var_def var_table[VAR_COUNT] = {
 		.stage = STAGE_MINI, .flags = VAR_EVERY_START, .check = check_ip_addresses,
 		.doc = "The addresses senders reach this host at (behind NAT or Docker's port mapping), for `mtactl dns` and `mtactl doctor`.",
 	},
+	[V_DOCTOR_RESOLVER] = {
+		.name = "DOCTOR_RESOLVER", .def = "", .def_doc = "the container's resolver",
+		.stage = STAGE_MINI, .flags = VAR_EVERY_START, .check = check_ipv4_address,
+		.doc = "IPv4 address of the resolver `mtactl doctor` asks, for the view from outside (Docker's DNS answers the container's own host name with its private address).",
+	},
 	[V_FORCE_CONFIG] = {
 		.name = "FORCE_CONFIG", .def = "", .stage = STAGE_MINI, .flags = VAR_EVERY_START,
 		.doc = "Any value: write the configuration from the environment at every start, even on a configured volume.",

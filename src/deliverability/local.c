@@ -188,6 +188,15 @@ bool check_ip_addresses(const char *value, struct strbuf *why)
 	return ok;
 }
 
+bool check_ipv4_address(const char *value, struct strbuf *why)
+{
+	struct in_addr a;
+	bool ok = inet_pton(AF_INET, value, &a) == 1;
+	if (!ok)
+		sb_adds(why, "an IPv4 address, such as 192.0.2.53");
+	return ok;
+}
+
 bool check_dnsbl_zones(const char *value, struct strbuf *why)
 {
 	struct strlist l;

@@ -16,6 +16,19 @@
 #include "common/proc.h"
 
 static bool resolver_down;
+static struct sockaddr_in resolver_given; /* DOCTOR_RESOLVER; sin_family 0: resolv.conf's */
+
+bool dns_use_resolver(const char *addr)
+{
+	memset(&resolver_given, 0, sizeof resolver_given);
+	if (!addr || !*addr)
+		return true;
+	if (inet_pton(AF_INET, addr, &resolver_given.sin_addr) != 1)
+		return false;
+	resolver_given.sin_family = AF_INET;
+	resolver_given.sin_port = htons(NS_DEFAULTPORT);
+	return true;
+}
 
 void dns_answer_free(struct dns_answer *a)
 {
@@ -133,6 +146,10 @@ void dns_lookup(const char *name, int type, struct dns_answer *out)
 	memset(&st, 0, sizeof st);
 	if (res_ninit(&st) < 0)
 		return;
+	if (resolver_given.sin_family) {
+		st.nsaddr_list[0] = resolver_given;
+		st.nscount = 1;
+	}
 	st.retrans = DNS_TIMEOUT_S;
 	st.retry = 1;
 	/* Keep the resolver's AD bit (glibc clears it unless told to trust

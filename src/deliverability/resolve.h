@@ -33,6 +33,9 @@ struct dns_answer {
  * fuzzer. Returns false when the message does not parse. */
 bool dns_parse_answer(const unsigned char *msg, size_t len, int type, struct dns_answer *out);
 
+/* Ask the resolver at this IPv4 address instead of resolv.conf's (NULL
+ * or "": resolv.conf's). False when addr is not an IPv4 address. */
+bool dns_use_resolver(const char *addr);
 /* Looks name up; out is always initialized (dns_answer_free it). */
 void dns_lookup(const char *name, int type, struct dns_answer *out);
 void dns_answer_free(struct dns_answer *a);

@@ -1,7 +1,7 @@
 /* The DNS checks of `mtactl doctor`: MX, forward-confirmed reverse DNS,
  * SPF (libspf2 evaluates the policy: mx, a, ip4, ip6, include, redirect
- * and the RFC 7208 4.6.4 lookup limits), DKIM, DMARC, TLSA and the DNS
- * blocklists. A lookup that times out gives warn, never a pass. */
+ * and the RFC 7208 4.6.4 lookup limits; its lookups go through our
+ * resolver, spf_dns.c), DKIM, DMARC, TLSA and the DNS blocklists. A lookup that times out gives warn, never a pass. */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
@@ -22,6 +22,7 @@
 #include "deliverability/tags.h"
 #include "dkim/dkim.h"
 #include "doctor/doctor.h"
+#include "doctor/spf_dns.h"
 
 static const char *no_answer = "try again when the resolver answers (it bounds each lookup to 2 s)";
 
@@ -160,7 +161,7 @@ void doctor_spf(struct doctor_state *st)
 	SPF_warning_handler = spf_quiet;
 	SPF_info_handler = spf_quiet;
 	SPF_debug_handler = spf_quiet;
-	SPF_server_t *srv = SPF_server_new(SPF_DNS_CACHE, 0);
+	SPF_server_t *srv = SPF_server_new_dns(doctor_spf_dns_new(), 0);
 	if (!srv)
 		fatalx(EXIT_SYSTEM, "libspf2: no SPF server");
 	for (size_t d = 0; d < f->domains.len; d++) {

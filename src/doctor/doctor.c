@@ -1,7 +1,7 @@
 /* `mtactl doctor` (see doctor.h): runs the checks, prints one line per
  * finding or a JSON document (jansson), exits with the worst verdict.
- * The resolver's timeouts are bounded here for every library that reads
- * them (libspf2 runs its own res_ninit), so no check waits long. */
+ * Every lookup, libspf2's too, goes through resolve.c: bounded, and to
+ * DOCTOR_RESOLVER when set. */
 #include "doctor/doctor.h"
 
 #include <jansson.h>
@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "config/settings.h"
 #include "config/vars.h"
+#include "deliverability/resolve.h"
 
 static char *xstrdup(const char *s)
 {
@@ -118,7 +119,7 @@ int doctor_main(int argc, char **argv)
 	 * variables here too, with the same one line as at start. */
 	struct strbuf errors;
 	sb_init(&errors);
-	enum var_id ours[] = {V_DOCTOR_DNSBL, V_DOCTOR_PUBLIC_ADDRESSES};
+	enum var_id ours[] = {V_DOCTOR_DNSBL, V_DOCTOR_PUBLIC_ADDRESSES, V_DOCTOR_RESOLVER};
 	for (size_t i = 0; i < ARRAY_LEN(ours); i++)
 		(void)var_validate(&var_table[ours[i]], var_env(ours[i]), &errors);
 	if (errors.len) {
@@ -127,8 +128,8 @@ int doctor_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	sb_free(&errors);
-	if (setenv("RES_OPTIONS", "timeout:2 attempts:1", 1) < 0)
-		fatal(EXIT_SYSTEM, "setenv RES_OPTIONS");
+	if (!dns_use_resolver(var_env(V_DOCTOR_RESOLVER)))
+		fatalx(EXIT_USAGE, "DOCTOR_RESOLVER: not an IPv4 address"); /* validated above */
 
 	struct doctor_state st;
 	memset(&st, 0, sizeof st);
