@@ -39,9 +39,10 @@ void report_add(struct report *r, enum verdict v, const char *check, const char 
 	va_start(ap, fmt);
 	sb_vaddf(&found, fmt, ap);
 	va_end(ap);
-	/* One line each: nothing from DNS may break the output's lines. */
+	/* One line each, and valid JSON strings: nothing from DNS (TXT data is
+	 * any bytes) may break the output's lines or its UTF-8. */
 	for (char *c = found.buf; *c; c++)
-		if ((unsigned char)*c < ' ' || *c == 0x7f)
+		if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
 			*c = '?';
 	r->item[r->len++] = (struct finding){
 		.verdict = v, .check = xstrdup(check), .subject = xstrdup(subject),
@@ -121,7 +122,8 @@ int doctor_main(int argc, char **argv)
 	sb_init(&errors);
 	enum var_id ours[] = {V_DOCTOR_DNSBL, V_DOCTOR_PUBLIC_ADDRESSES, V_DOCTOR_RESOLVER};
 	for (size_t i = 0; i < ARRAY_LEN(ours); i++)
-		(void)var_validate(&var_table[ours[i]], var_env(ours[i]), &errors);
+		if (*var_env(ours[i])) /* unset: the default, or none */
+			(void)var_validate(&var_table[ours[i]], var_env(ours[i]), &errors);
 	if (errors.len) {
 		fprintf(stderr, "mtactl doctor: %s", errors.buf);
 		sb_free(&errors);
