@@ -26,6 +26,26 @@
 
 static const char *no_answer = "try again when the resolver answers (it bounds each lookup to 2 s)";
 
+/* A hint for the fixes when every address we know is private (RFC 1918,
+ * RFC 6598, RFC 4193): then the world reaches us at another one. */
+static const char *nat_hint(const struct local_facts *f)
+{
+	if (f->addresses_given)
+		return "";
+	for (size_t i = 0; i < f->addresses.len; i++) {
+		unsigned char b[16];
+		const char *a = f->addresses.item[i];
+		bool private = inet_pton(AF_INET, a, b) == 1
+			? b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+				  (b[0] == 100 && (b[1] & 0xc0) == 64)
+			: inet_pton(AF_INET6, a, b) == 1 && (b[0] & 0xfe) == 0xfc;
+		if (!private)
+			return "";
+	}
+	return " (this host has only private addresses: behind NAT or port mapping, set "
+	       "DOCTOR_PUBLIC_ADDRESSES to the public one)";
+}
+
 /* Whether the addresses of host (A and AAAA) include one of ours; the
  * found ones are appended to seen. status gets the worse lookup status. */
 static bool host_is_ours(const struct local_facts *f, const char *host, struct strbuf *seen,
@@ -55,8 +75,8 @@ void doctor_mx(struct doctor_state *st)
 		const char *domain = f->domains.item[d];
 		struct strbuf fix;
 		sb_init(&fix);
-		sb_addf(&fix, "publish \"%s. MX 10 %s.\" and an A record of %s with this host's public address",
-			domain, f->hostname, f->hostname);
+		sb_addf(&fix, "publish %s. MX 10 %s. and an A record of %s with this host's public address%s",
+			domain, f->hostname, f->hostname, nat_hint(f));
 		struct dns_answer mx;
 		dns_lookup(domain, ns_t_mx, &mx);
 		if (mx.status == DNS_TEMPFAIL) {
@@ -108,7 +128,7 @@ void doctor_fcrdns(struct doctor_state *st)
 		struct strbuf fix;
 		sb_init(&fix);
 		sb_addf(&fix, "have the owner of %s (your provider) set its PTR record to %s, and publish "
-			"an A/AAAA record of %s with %s", addr, f->hostname, f->hostname, addr);
+			"an A/AAAA record of %s with %s%s", addr, f->hostname, f->hostname, addr, nat_hint(f));
 		struct dns_answer ptr;
 		if (!dns_reverse_name(addr, strchr(addr, ':') ? "ip6.arpa" : "in-addr.arpa", rev, sizeof rev))
 			fatalx(EXIT_SYSTEM, "%s: not an address", addr);
@@ -171,8 +191,8 @@ void doctor_spf(struct doctor_state *st)
 		sb_init(&fix);
 		sb_init(&found);
 		sb_addf(&from, "postmaster@%s", domain);
-		sb_addf(&fix, "publish \"%s. TXT \\\"v=spf1 mx -all\\\"\" (or add this host's addresses to the "
-			"record you have)", domain);
+		sb_addf(&fix, "publish %s. TXT \"v=spf1 mx -all\" (or add this host's addresses to the record "
+			"you have)", domain);
 		enum verdict worst = VERDICT_OK;
 		for (size_t i = 0; i < f->addresses.len; i++) {
 			const char *addr = f->addresses.item[i];
@@ -180,7 +200,7 @@ void doctor_spf(struct doctor_state *st)
 			const char *result;
 			if (dns_is_down()) {
 				v = VERDICT_WARN;
-				result = "not checked, the resolver does not answer";
+				result = "the resolver does not answer";
 			} else {
 				SPF_request_t *req = SPF_request_new(srv);
 				SPF_response_t *resp = NULL;
@@ -199,8 +219,9 @@ void doctor_spf(struct doctor_state *st)
 				SPF_response_free(resp);
 				SPF_request_free(req);
 			}
-			sb_addf(&found, "%s%s %s", found.len ? ", " : "", addr,
-				v == VERDICT_OK ? "authorized (pass)" : result);
+			sb_addf(&found, "%s%s %s (%s)", found.len ? ", " : "", addr,
+				v == VERDICT_OK ? "authorized" : v == VERDICT_WARN ? "not checked" : "not authorized",
+				result);
 			if (v > worst)
 				worst = v;
 		}
@@ -285,7 +306,7 @@ void doctor_dmarc(struct doctor_state *st)
 		sb_init(&name);
 		sb_init(&fix);
 		sb_addf(&name, "_dmarc.%s", domain);
-		sb_addf(&fix, "publish \"%s. TXT \\\"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s\\\"\"",
+		sb_addf(&fix, "publish %s. TXT \"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s\"",
 			name.buf, domain);
 		struct dns_answer txt;
 		dns_lookup(name.buf, ns_t_txt, &txt);
@@ -360,7 +381,7 @@ void doctor_tlsa(struct doctor_state *st)
 		sb_init(&name);
 		sb_init(&fix);
 		sb_addf(&name, "_25._tcp.%s", hosts.item[h]);
-		sb_addf(&fix, "publish \"%s. TLSA 3 1 1 %s\" in a DNSSEC-signed zone (and update it before the "
+		sb_addf(&fix, "publish %s. TLSA 3 1 1 %s in a DNSSEC-signed zone (and update it before the "
 			"key changes)", name.buf, f->spki_sha256[0] ? f->spki_sha256 : "<digest>");
 		struct dns_answer tlsa;
 		dns_lookup(name.buf, ns_t_tlsa, &tlsa);

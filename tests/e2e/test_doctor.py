@@ -209,7 +209,7 @@ def test_each_broken_record_fails(server, tier, good, case):
     if case == "wrong-spf":
         drop = r'^example\.org\.\s.*TXT\s+"v=spf1'
         extra = {"example.org": ['@ TXT "v=spf1 ip4:192.0.2.1 -all"']}
-        check, subject, what = "spf", "example.org", "%s fail" % ip
+        check, subject, what = "spf", "example.org", "%s not authorized (fail)" % ip
     elif case == "missing-dmarc":
         drop = r"^_dmarc\.example\.org\."
         check, subject, what = "dmarc", "example.org", "no DMARC record"
