@@ -98,8 +98,8 @@ void doctor_mx(struct doctor_state *st)
 				unsure = unsure || s == DNS_TEMPFAIL;
 				sb_addf(&found, "%s%s -> %s%s", found.len ? "; " : "", host,
 					seen.len ? seen.buf : dns_status_text(s), ours ? " (ours)" : "");
-				if (ours && !strlist_contains_nocase(&st->our_mx, host))
-					strlist_add(&st->our_mx, host, strlen(host));
+				if (ours && !strlist_contains_nocase(&st->mx_names, host))
+					strlist_add(&st->mx_names, host, strlen(host));
 				any = any || ours;
 				sb_free(&seen);
 			}
@@ -355,32 +355,29 @@ void doctor_dmarc(struct doctor_state *st)
 	}
 }
 
-/* Whether one "u s m hex" TLSA record matches the served chain:
- * DANE-EE (3) the leaf, DANE-TA (2) any certificate the server sent. */
+/* Whether one "u s m hex" TLSA record matches the served certificate.
+ * Only DANE-EE (usage 3) is judged: it is what `mtactl dns` prints and
+ * what RFC 7672 3.1 recommends for SMTP; a DANE-TA record would need the
+ * chain's issuer, which a self-signed or ACME setup does not pin. */
 static bool tlsa_matches(const struct local_facts *f, const char *rr)
 {
 	unsigned u, s, m;
 	char hex[200];
-	if (sscanf(rr, "%u %u %u %199s", &u, &s, &m, hex) != 4 || !f->cert || (u != 3 && u != 2))
+	if (sscanf(rr, "%u %u %u %199s", &u, &s, &m, hex) != 4 || !f->cert || u != 3)
 		return false;
 	char mine[2 * 64 + 1];
-	return tlsa_digest(f->cert, (int)s, (int)m, mine, sizeof mine) && !strcasecmp(mine, hex) && u == 3;
+	return tlsa_digest(f->cert, (int)s, (int)m, mine, sizeof mine) && !strcasecmp(mine, hex);
 }
 
 void doctor_tlsa(struct doctor_state *st)
 {
 	const struct local_facts *f = &st->facts;
-	struct strlist hosts;
-	strlist_init(&hosts);
-	for (size_t i = 0; i < st->our_mx.len; i++)
-		strlist_add(&hosts, st->our_mx.item[i], strlen(st->our_mx.item[i]));
-	if (!strlist_contains_nocase(&hosts, f->hostname))
-		strlist_add(&hosts, f->hostname, strlen(f->hostname));
-	for (size_t h = 0; h < hosts.len; h++) {
+	const struct strlist *hosts = &st->mx_names;
+	for (size_t h = 0; h < hosts->len; h++) {
 		struct strbuf name, fix;
 		sb_init(&name);
 		sb_init(&fix);
-		sb_addf(&name, "_25._tcp.%s", hosts.item[h]);
+		sb_addf(&name, "_25._tcp.%s", hosts->item[h]);
 		sb_addf(&fix, "publish %s. TLSA 3 1 1 %s in a DNSSEC-signed zone (and update it before the "
 			"key changes)", name.buf, f->spki_sha256[0] ? f->spki_sha256 : "<digest>");
 		struct dns_answer tlsa;
@@ -389,27 +386,26 @@ void doctor_tlsa(struct doctor_state *st)
 		for (size_t i = 0; i < tlsa.rr.len && !match; i++)
 			match = tlsa_matches(f, tlsa.rr.item[i]);
 		if (tlsa.status == DNS_TEMPFAIL)
-			report_add(&st->report, VERDICT_WARN, "tlsa", hosts.item[h], no_answer,
+			report_add(&st->report, VERDICT_WARN, "tlsa", hosts->item[h], no_answer,
 				   "cannot look up %s: %s", name.buf, dns_status_text(tlsa.status));
 		else if (tlsa.status != DNS_OK)
-			report_add(&st->report, VERDICT_SKIP, "tlsa", hosts.item[h], "",
+			report_add(&st->report, VERDICT_SKIP, "tlsa", hosts->item[h], "",
 				   "no TLSA record at %s (DANE is optional; `mtactl dns` prints one)", name.buf);
 		else if (!match)
-			report_add(&st->report, VERDICT_FAIL, "tlsa", hosts.item[h], fix.buf,
+			report_add(&st->report, VERDICT_FAIL, "tlsa", hosts->item[h], fix.buf,
 				   "no TLSA record at %s matches the served certificate: DANE senders will not deliver",
 				   name.buf);
 		else if (!tlsa.secure)
-			report_add(&st->report, VERDICT_WARN, "tlsa", hosts.item[h], "sign the zone with DNSSEC",
+			report_add(&st->report, VERDICT_WARN, "tlsa", hosts->item[h], "sign the zone with DNSSEC",
 				   "%s matches, but the answer is not DNSSEC-validated, so senders ignore it", name.buf);
 		else
-			report_add(&st->report, VERDICT_OK, "tlsa", hosts.item[h], "",
+			report_add(&st->report, VERDICT_OK, "tlsa", hosts->item[h], "",
 				   "%s matches the served certificate (DNSSEC-validated)", name.buf);
 		st->tlsa_match = st->tlsa_match || (match && tlsa.secure);
 		dns_answer_free(&tlsa);
 		sb_free(&name);
 		sb_free(&fix);
 	}
-	strlist_free(&hosts);
 }
 
 void doctor_dnsbl(struct doctor_state *st)

@@ -51,18 +51,13 @@ void doctor_certificate(struct doctor_state *st)
 		ends[n > 0 ? n : 0] = '\0';
 	}
 	BIO_free(b);
-	struct strlist names;
-	strlist_init(&names);
-	for (size_t i = 0; i < st->our_mx.len; i++)
-		strlist_add(&names, st->our_mx.item[i], strlen(st->our_mx.item[i]));
-	if (!strlist_contains_nocase(&names, f->hostname))
-		strlist_add(&names, f->hostname, strlen(f->hostname));
+	const struct strlist *names = &st->mx_names;
 	struct strbuf uncovered, why;
 	sb_init(&uncovered);
 	sb_init(&why);
-	for (size_t i = 0; i < names.len; i++)
-		if (X509_check_host(f->cert, names.item[i], 0, 0, NULL) != 1)
-			sb_addf(&uncovered, "%s%s", uncovered.len ? ", " : "", names.item[i]);
+	for (size_t i = 0; i < names->len; i++)
+		if (X509_check_host(f->cert, names->item[i], 0, 0, NULL) != 1)
+			sb_addf(&uncovered, "%s%s", uncovered.len ? ", " : "", names->item[i]);
 	if (!dated || days < 0 || (days == 0 && secs < 0))
 		report_add(&st->report, VERDICT_FAIL, "tls-cert", f->hostname, fix_new,
 			   "the served certificate expired (%s)", ends);
@@ -82,7 +77,6 @@ void doctor_certificate(struct doctor_state *st)
 	else
 		report_add(&st->report, VERDICT_OK, "tls-cert", f->hostname, "", "valid until %s, names %s%s", ends,
 			   f->hostname, why.len ? ", vouched for by its TLSA record" : "");
-	strlist_free(&names);
 	sb_free(&uncovered);
 	sb_free(&why);
 }

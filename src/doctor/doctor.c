@@ -135,7 +135,7 @@ int doctor_main(int argc, char **argv)
 
 	struct doctor_state st;
 	memset(&st, 0, sizeof st);
-	strlist_init(&st.our_mx);
+	strlist_init(&st.mx_names);
 	strlist_init(&st.spf_pass);
 	strlist_init(&st.dkim_match);
 	struct strbuf why;
@@ -147,6 +147,7 @@ int doctor_main(int argc, char **argv)
 		return EXIT_SYSTEM;
 	}
 	sb_free(&why);
+	strlist_add(&st.mx_names, st.facts.hostname, strlen(st.facts.hostname));
 	void (*const checks[])(struct doctor_state *) = {
 		doctor_mx, doctor_fcrdns, doctor_spf, doctor_dkim, doctor_dmarc,
 		doctor_tlsa, doctor_certificate, doctor_open_relay, doctor_dnsbl,
@@ -159,7 +160,7 @@ int doctor_main(int argc, char **argv)
 			worst = st.report.item[i].verdict;
 	int out = json ? print_json(&st.report, worst) : print_text(&st.report);
 	report_free(&st.report);
-	strlist_free(&st.our_mx);
+	strlist_free(&st.mx_names);
 	strlist_free(&st.spf_pass);
 	strlist_free(&st.dkim_match);
 	local_facts_free(&st.facts);

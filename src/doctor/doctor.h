@@ -29,7 +29,7 @@ struct report {
 /* What the checks learn that later checks use. */
 struct doctor_state {
 	struct local_facts facts;
-	struct strlist our_mx;       /* MX hosts of our domains that resolve to us */
+	struct strlist mx_names;     /* myhostname, and the MX hosts of our domains that resolve to us */
 	struct strlist spf_pass;     /* domains whose SPF authorizes every address */
 	struct strlist dkim_match;   /* domains whose DKIM record is the key on disk */
 	bool tlsa_match;             /* a published TLSA record matches the served certificate */
