@@ -135,6 +135,22 @@ bool dns_parse_answer(const unsigned char *msg, size_t len, int type, struct dns
 	return ok;
 }
 
+bool dns_resolver_is_dockers(void)
+{
+	if (resolver_given.sin_family)
+		return false;
+	struct __res_state st;
+	memset(&st, 0, sizeof st);
+	if (res_ninit(&st) < 0)
+		return false;
+	bool docker = st.nscount > 0;
+	for (int i = 0; i < st.nscount && i < MAXNS; i++)
+		docker = docker && st.nsaddr_list[i].sin_family == AF_INET &&
+			 st.nsaddr_list[i].sin_addr.s_addr == htonl(0x7f00000b); /* 127.0.0.11 */
+	res_nclose(&st);
+	return docker;
+}
+
 void dns_lookup(const char *name, int type, struct dns_answer *out)
 {
 	out->status = DNS_TEMPFAIL;

@@ -36,6 +36,11 @@ bool dns_parse_answer(const unsigned char *msg, size_t len, int type, struct dns
 /* Ask the resolver at this IPv4 address instead of resolv.conf's (NULL
  * or "": resolv.conf's). False when addr is not an IPv4 address. */
 bool dns_use_resolver(const char *addr);
+/* Whether the lookups go to Docker's embedded DNS (127.0.0.11, on
+ * user-defined networks), which answers the names of the containers on
+ * the network, this one's host name included, with their private
+ * addresses, whatever the public DNS says. */
+bool dns_resolver_is_dockers(void);
 /* Looks name up; out is always initialized (dns_answer_free it). */
 void dns_lookup(const char *name, int type, struct dns_answer *out);
 void dns_answer_free(struct dns_answer *a);

@@ -148,6 +148,11 @@ int doctor_main(int argc, char **argv)
 	}
 	sb_free(&why);
 	strlist_add(&st.mx_names, st.facts.hostname, strlen(st.facts.hostname));
+	if (dns_resolver_is_dockers())
+		report_add(&st.report, VERDICT_WARN, "resolver", "127.0.0.11", "set DOCTOR_RESOLVER to the "
+			   "address of a resolver outside Docker for the view senders have",
+			   "Docker's embedded DNS answers this container's own host name with its private "
+			   "address, so the MX and reverse DNS checks may pass here and fail outside");
 	void (*const checks[])(struct doctor_state *) = {
 		doctor_mx, doctor_fcrdns, doctor_spf, doctor_dkim, doctor_dmarc,
 		doctor_tlsa, doctor_certificate, doctor_open_relay, doctor_dnsbl,

@@ -271,6 +271,8 @@ def test_open_relay_fails(mta, tier, good):
     relay = lines_of(found, "relay")
     assert rc == 2 and relay and relay[0][0] == "fail", found
     assert "OPEN RELAY" in relay[0][3] and "<doctor@relay-test.invalid>" in relay[0][3]
+    # Without DOCTOR_RESOLVER it asks Docker's embedded DNS, and says what that hides.
+    assert [f[0] for f in lines_of(found, "resolver", "127.0.0.11")] == ["warn"], found
 
 
 def test_expired_certificate_fails(mta, tier, good):
