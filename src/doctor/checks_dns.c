@@ -181,7 +181,8 @@ void doctor_spf(struct doctor_state *st)
 	SPF_warning_handler = spf_quiet;
 	SPF_info_handler = spf_quiet;
 	SPF_debug_handler = spf_quiet;
-	SPF_server_t *srv = SPF_server_new_dns(doctor_spf_dns_new(), 0);
+	SPF_dns_server_t *dns = doctor_spf_dns_new();
+	SPF_server_t *srv = SPF_server_new_dns(dns, 0);
 	if (!srv)
 		fatalx(EXIT_SYSTEM, "libspf2: no SPF server");
 	for (size_t d = 0; d < f->domains.len; d++) {
@@ -238,6 +239,7 @@ void doctor_spf(struct doctor_state *st)
 		sb_free(&found);
 	}
 	SPF_server_free(srv);
+	SPF_dns_free(dns); /* a server made with SPF_server_new_dns does not own its layer */
 }
 
 void doctor_dkim(struct doctor_state *st)

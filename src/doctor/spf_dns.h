@@ -4,7 +4,8 @@
 
 #include <spf2/spf.h>
 
-/* For SPF_server_new_dns; the server frees it. */
+/* For SPF_server_new_dns; the caller frees it with SPF_dns_free after
+ * SPF_server_free (the server does not). */
 SPF_dns_server_t *doctor_spf_dns_new(void);
 
 #endif
