@@ -15,6 +15,8 @@
 #include "deliverability/tags.h"
 #include "deliverability/varchecks.h"
 
+#define S(s) (s), strlen(s)
+
 /* A response for example.org with one answer record of type and rdata. */
 static size_t message(unsigned char *m, int type, const unsigned char *rd, size_t rdlen, bool ad)
 {
@@ -219,6 +221,57 @@ static void test_mta_sts_id(void **state)
 	sb_free(&b);
 }
 
+/* What `mtactl dns --zone` prints for a host with two domains, a public
+ * address and a certificate digest (no DKIM key on disk here). */
+static void test_records_zone(void **state)
+{
+	(void)state;
+	struct local_facts f;
+	memset(&f, 0, sizeof f);
+	f.hostname = "mx.example.org";
+	strlist_init(&f.domains);
+	strlist_init(&f.addresses);
+	sb_init(&f.cert_why);
+	strlist_add(&f.domains, S("example.org"));
+	strlist_add(&f.domains, S("example.net"));
+	strlist_add(&f.addresses, S("192.0.2.25"));
+	strlist_add(&f.addresses, S("2001:db8::25"));
+	f.addresses_given = true;
+	memset(f.spki_sha256, 'a', 64);
+	struct strbuf out;
+	sb_init(&out);
+	dns_records_render(&f, true, &out);
+	static const char *const want[] = {
+		"example.org.\t3600\tIN\tMX\t10 mx.example.org.\n",
+		"example.net.\t3600\tIN\tMX\t10 mx.example.org.\n",
+		"example.net.\t3600\tIN\tTXT\t\"v=spf1 mx -all\"\n",
+		"_dmarc.example.net.\t3600\tIN\tTXT\t\"v=DMARC1; p=quarantine; rua=mailto:postmaster@example.net; "
+		"ruf=mailto:postmaster@example.net; fo=1\"\n",
+		"_smtp._tls.example.org.\t3600\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:postmaster@example.org\"\n",
+		"mx.example.org.\t3600\tIN\tA\t192.0.2.25\n",
+		"mx.example.org.\t3600\tIN\tAAAA\t2001:db8::25\n",
+		"_25._tcp.mx.example.org.\t3600\tIN\tTLSA\t3 1 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaa\n",
+		";   mode: enforce\n",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		assert_non_null(strstr(out.buf, want[i]));
+	/* Every line is a record or a comment. */
+	for (const char *l = out.buf; *l; l = strchr(l, '\n') + 1) {
+		const char *record = strstr(l, "\t3600\tIN\t");
+		assert_true(*l == ';' || (record && record < strchr(l, '\n')));
+	}
+	sb_reset(&out);
+	dns_records_render(&f, false, &out);
+	assert_non_null(strstr(out.buf, "Domain example.net:\n"));
+	assert_non_null(strstr(out.buf, "    _mta-sts.example.net. TXT \"v=STSv1; id="));
+	assert_null(strstr(out.buf, "\t3600"));
+	sb_free(&out);
+	strlist_free(&f.domains);
+	strlist_free(&f.addresses);
+	sb_free(&f.cert_why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_reverse_names),
 		cmocka_unit_test(test_validators),
 		cmocka_unit_test(test_mta_sts_id),
+		cmocka_unit_test(test_records_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
