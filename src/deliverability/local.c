@@ -22,8 +22,8 @@
 #include "deliverability/varchecks.h"
 #include "dkim/dkim.h"
 
-#define POSTCONF_TIMEOUT_MS 10000
-#define CERT_TIMEOUT_MS 8000
+#define POSTCONF_TIMEOUT_MS 5000
+#define CERT_TIMEOUT_MS 6000
 
 static void lower(char *s)
 {
