@@ -57,19 +57,13 @@ def server(net, net_gateway, tier):
         # Docker's embedded DNS (127.0.0.11 on a user network) answers the
         # container's own host name and the PTR of its address itself, as
         # it does in the field; the doctor asks the resolver directly.
-        "DOCTOR_RESOLVER": resolver(tier),
-    }, dns=resolver(tier), hostname=MX, kind="doctor")
+        "DOCTOR_RESOLVER": tier.resolver,
+    }, dns=tier.resolver, hostname=MX, kind="doctor")
     try:
         c.wait_banner(25, timeout=180)
         yield c
     finally:
         c.rm()
-
-
-def resolver(tier):
-    # dnstier.DnsTier.resolver calls Container.ip, a property, as a method
-    # (TypeError); its address is the same value.
-    return tier.container.ip
 
 
 def zone_of(owner):
@@ -264,7 +258,7 @@ def test_doctor_with_dns_down_ends_in_time(server, tier, good):
 def test_open_relay_fails(mta, tier, good):
     c = mta("mini", env={"MAIL_DOMAIN": "example.org", "MYNETWORKS": "0.0.0.0/0",
                          "DOCTOR_DNSBL": "", "DOCTOR_PUBLIC_ADDRESSES": PUBLIC},
-            hostname=MX, extra_args=["--dns", resolver(tier)])
+            hostname=MX, extra_args=["--dns", tier.resolver])
     # Behind NAT: the public address is the MX host's A record.
     assert "%s.\t3600\tIN\tA\t%s" % (MX, PUBLIC) in zone_lines(c)["example.org"]
     rc, found, _ = doctor(c)
@@ -296,8 +290,8 @@ def test_expired_certificate_fails(mta, tier, good):
         c = mta("mini", env={"MAIL_DOMAIN": "example.org", "DOCTOR_DNSBL": "",
                              "SMTPD_TLS_CERT_FILE": "/certs/cert.pem",
                              "SMTPD_TLS_KEY_FILE": "/certs/key.pem",
-                             "DOCTOR_RESOLVER": resolver(tier)},
-                hostname=MX, volumes={d: "/certs"}, extra_args=["--dns", resolver(tier)])
+                             "DOCTOR_RESOLVER": tier.resolver},
+                hostname=MX, volumes={d: "/certs"}, extra_args=["--dns", tier.resolver])
         rc, found, _ = doctor(c)
     cert = lines_of(found, "tls-cert")
     assert rc == 2 and cert and cert[0][0] == "fail", found
