@@ -9,7 +9,7 @@ set -eu
 # toolchain and unit-test framework, the end-to-end clients and linters.
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
 	libclang-rt-14-dev python3 python3-pytest python3-dkim swaks openssl shellcheck libssl-dev
-	libjansson-dev nmap testssl.sh"
+	libjansson-dev libspf2-dev nmap testssl.sh"
 
 missing=""
 for p in $packages; do

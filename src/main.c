@@ -9,7 +9,9 @@
 #include "common/exitcode.h"
 #include "config/engine.h"
 #include "config/envlist.h"
+#include "deliverability/records.h"
 #include "dkim/dkim.h"
+#include "doctor/doctor.h"
 #include "health/health.h"
 #include "init/init.h"
 #include "quarantine/quarantine.h"
@@ -48,6 +50,8 @@ static const struct subcommand subcommands[] = {
 	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
 	{"dkim", dkim_main, "print the DKIM DNS record (txt) or make a new key (genkey)"},
+	{"dns", dns_main, "print the DNS records to publish for every served domain (--zone: as zone-file lines)"},
+	{"doctor", doctor_main, "check DNS, TLS and relaying from outside; exit 0 ok, 1 warnings, 2 failures"},
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
 	{"filter-watch", filter_watch_main, "deliver mail deferred while the content filter was down once it answers"},
 	{"freshclam", freshclam_main, "update the ClamAV database now and then, one log line a run"},

@@ -8,6 +8,7 @@
 #include "common/common.h"
 #include "config/checks.h"
 #include "config/parse.h"
+#include "deliverability/varchecks.h"
 #include "outbound/outbound.h"
 
 const struct var_def var_table[VAR_COUNT] = {
@@ -30,6 +31,21 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "DOCKER_UNLOCK_FILE", .def = "/srv/etc/.docker.unlock",
 		.stage = STAGE_MINI, .flags = VAR_EVERY_START, .check = check_path,
 		.doc = "While this file exists the next start writes the configuration, then removes it.",
+	},
+	[V_DOCTOR_DNSBL] = {
+		.name = "DOCTOR_DNSBL", .def = "zen.spamhaus.org bl.spamcop.net b.barracudacentral.org",
+		.stage = STAGE_MINI, .flags = VAR_EVERY_START | VAR_EMPTY_IS_VALUE, .check = check_dnsbl_zones,
+		.doc = "DNS blocklists `mtactl doctor` looks this host's IPv4 addresses up in (space-separated zones); empty skips the check.",
+	},
+	[V_DOCTOR_PUBLIC_ADDRESSES] = {
+		.name = "DOCTOR_PUBLIC_ADDRESSES", .def = "", .def_doc = "the container's interface addresses",
+		.stage = STAGE_MINI, .flags = VAR_EVERY_START, .check = check_ip_addresses,
+		.doc = "The addresses senders reach this host at (behind NAT or Docker's port mapping), for `mtactl dns` and `mtactl doctor`.",
+	},
+	[V_DOCTOR_RESOLVER] = {
+		.name = "DOCTOR_RESOLVER", .def = "", .def_doc = "the container's resolver",
+		.stage = STAGE_MINI, .flags = VAR_EVERY_START, .check = check_ipv4_address,
+		.doc = "IPv4 address of the resolver `mtactl doctor` asks, for the view from outside (Docker's DNS answers the container's own host name with its private address).",
 	},
 	[V_FORCE_CONFIG] = {
 		.name = "FORCE_CONFIG", .def = "", .stage = STAGE_MINI, .flags = VAR_EVERY_START,

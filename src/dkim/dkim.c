@@ -88,7 +88,7 @@ bool dkim_key_pem_from_value(const char *value, struct strbuf *pem, struct strbu
 	return ok;
 }
 
-bool dkim_txt_record(const char *pem, const char *domain, const char *selector, struct strbuf *out)
+bool dkim_public_key_b64(const char *pem, struct strbuf *out)
 {
 	BIO *b = BIO_new_mem_buf(pem, -1);
 	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
@@ -104,13 +104,25 @@ bool dkim_txt_record(const char *pem, const char *domain, const char *selector, 
 		fatal(EXIT_SYSTEM, "out of memory");
 	EVP_EncodeBlock((unsigned char *)b64, der, n);
 	OPENSSL_free(der);
+	sb_adds(out, b64);
+	free(b64);
+	return true;
+}
+
+bool dkim_txt_record(const char *pem, const char *domain, const char *selector, struct strbuf *out)
+{
+	struct strbuf b64;
+	sb_init(&b64);
+	if (!dkim_public_key_b64(pem, &b64)) {
+		sb_free(&b64);
+		return false;
+	}
 	sb_addf(out, "%s._domainkey.%s.\t3600\tTXT\t( \"v=DKIM1; k=rsa; \"", selector, domain);
 	/* DNS character-strings hold at most 255 octets (RFC 1035 3.3). */
-	size_t len = strlen(b64);
-	for (size_t i = 0; i < len; i += 250)
-		sb_addf(out, "\n\t\"%s%.250s\"", i ? "" : "p=", b64 + i);
+	for (size_t i = 0; i < b64.len; i += 250)
+		sb_addf(out, "\n\t\"%s%.250s\"", i ? "" : "p=", b64.buf + i);
 	sb_adds(out, " )\n");
-	free(b64);
+	sb_free(&b64);
 	return true;
 }
 

@@ -19,6 +19,9 @@ bool dkim_txt_record(const char *pem, const char *domain, const char *selector, 
  * the existing file, else a new key of bits) and writes the TXT record next
  * to it. 0, or -1 after logging why. */
 int dkim_install(const char *domain, const char *selector, int bits, const char *given_pem);
+/* The base64 of the public key (SubjectPublicKeyInfo DER) of the RSA
+ * private key in pem: the p= of the DKIM record. False when not RSA. */
+bool dkim_public_key_b64(const char *pem, struct strbuf *out);
 void dkim_key_path(const char *domain, const char *selector, char *out, size_t size);
 
 /* `mtactl dkim txt|genkey [DOMAIN [SELECTOR [BITS]]]`. */

@@ -66,7 +66,7 @@ class DnsTier:
     @property
     def resolver(self):
         """The validating resolver's address: `--dns` for the containers."""
-        return self.container.ip()
+        return self.container.ip
 
     def logs(self):
         return self.container.logs()
