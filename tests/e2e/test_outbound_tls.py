@@ -162,8 +162,7 @@ def world(net, net_gateway):
                                    "mta-sts A %s" % unused_address(mx_good.ip)]),
         }, signed={"dane-good.test", "dane-bad.test", "both.test"})
         os.chmod(d / "ca.pem", 0o644)
-        # tier.resolver calls Container.ip, a property: a bug of dnstier.py (reported)
-        mta = start_full(net, net_gateway, dns=tier.container.ip, volumes={str(d): "/certs"}, env={
+        mta = start_full(net, net_gateway, dns=tier.resolver, volumes={str(d): "/certs"}, env={
             "MAIL_BOXES": "info@example.com",
             "MYNETWORKS": "127.0.0.0/8 %s/32" % net_gateway,
             "CLAMAV_DAEMON": "no",
