@@ -217,6 +217,7 @@ class AuthMilter(Milter.Base):
 
     @Milter.decode('bytes')
     def header(self, name, value):
+        name = name.encode() if isinstance(name, str) else name
         value = re.sub(rb'\r?\n', b'\r\n', value)
         self.headers.append((name, value))
         lname = name.lower()
