@@ -59,7 +59,19 @@ dns.resolver.default_resolver = resolver
 # authheaders reads the public suffix list from disk at every call (several
 # times per message); read it once.
 _psl = PublicSuffixList(open(authheaders.dmarc_lookup.get_suffix_list_file_name(), encoding='utf-8'))
-authheaders.dmarc_lookup.get_org_domain = authheaders.get_org_domain = _psl.get_public_suffix
+
+
+def org_domain(domain):
+    """The organizational domain (RFC 7489 3.2). publicsuffix2 answers a bare
+    TLD for a name under a TLD not in the list; the list's default rule "*"
+    makes that TLD the public suffix, so the organization is one label more."""
+    found = _psl.get_public_suffix(domain)
+    if '.' not in found and '.' in domain:
+        found = '.'.join(domain.split('.')[-2:])
+    return found
+
+
+authheaders.dmarc_lookup.get_org_domain = authheaders.get_org_domain = org_domain
 
 
 class Lookups:
