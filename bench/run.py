@@ -462,6 +462,14 @@ def data_latencies(ip, k, size=4096):
     return out
 
 
+def cpu_seconds(lab, container):
+    """CPU time the container's processes used so far (cgroup v1 or v2)."""
+    out = lab.exec(container, "f=/sys/fs/cgroup/cpuacct/cpuacct.usage; if [ -r $f ]; then echo 1e9 $(cat $f); "
+                   "else echo 1e6 $(sed -n 's/^usage_usec //p' /sys/fs/cgroup/cpu.stat); fi",
+                   check=False).stdout.split()
+    return int(out[1]) / float(out[0]) if len(out) == 2 else None
+
+
 def percentile(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None
@@ -487,7 +495,7 @@ def bench_auth(lab, image, reps, n, k=100, sessions=20, size=4096):
                     raise BenchError("%s: not healthy within 180 s" % key)
                 time.sleep(0.5)
             running_[key] = (name, ip)
-            res[key] = {"messages": n, "msgs_per_s": [], "latency_s": []}
+            res[key] = {"messages": n, "msgs_per_s": [], "latency_s": [], "cpu_ms_per_msg": []}
         time.sleep(5)
         for key, sysm in systems.items():   # warm-up, not counted
             one_run(lab, running_[key][0], running_[key][1], sysm, max(10, n // 10), sessions, size, 240)
@@ -496,21 +504,28 @@ def bench_auth(lab, image, reps, n, k=100, sessions=20, size=4096):
         for r in range(reps):
             for key in keys[r % 2:] + keys[:r % 2]:
                 name, ip = running_[key]
+                cpu0 = cpu_seconds(lab, name)
                 secs = one_run(lab, name, ip, systems[key], n, sessions, size, min(1800, 120 + n))
+                cpu1 = cpu_seconds(lab, name)
                 res[key]["msgs_per_s"].append(n / secs)
+                if cpu0 is not None and cpu1 is not None:
+                    res[key]["cpu_ms_per_msg"].append(1000 * (cpu1 - cpu0) / n)
                 lat = data_latencies(ip, k, size)
                 res[key]["latency_s"] += lat
-                log("  %-11s rep %d: %.1f msgs/s, end of DATA p50 %.1f ms" % (
-                    key, r + 1, n / secs, 1000 * percentile(lat, 0.5)))
+                log("  %-11s rep %d: %.1f msgs/s, %s ms CPU per msg, end of DATA p50 %.1f ms" % (
+                    key, r + 1, n / secs, fmt((res[key]["cpu_ms_per_msg"] or [None])[-1], "%.1f"),
+                    1000 * percentile(lat, 0.5)))
     finally:
         for name, _ in running_.values():
             docker("rm", "-f", "-v", name, timeout=120, check=False)
     for key in res:
         d = res[key]
         d["msgs_per_s_median"] = median(d["msgs_per_s"])
+        d["cpu_ms_per_msg_median"] = median(d["cpu_ms_per_msg"])
         d["latency_p50_ms"] = 1000 * percentile(d["latency_s"], 0.5)
         d["latency_p99_ms"] = 1000 * percentile(d["latency_s"], 0.99)
     res["throughput_ratio"] = ratio(res["full"]["msgs_per_s_median"], res["full-noauth"]["msgs_per_s_median"])
+    res["cpu_ratio"] = ratio(res["full"]["cpu_ms_per_msg_median"], res["full-noauth"]["cpu_ms_per_msg_median"])
     res["added_p50_ms"] = res["full"]["latency_p50_ms"] - res["full-noauth"]["latency_p50_ms"]
     res["added_p99_ms"] = res["full"]["latency_p99_ms"] - res["full-noauth"]["latency_p99_ms"]
     return res
@@ -637,11 +652,14 @@ def report(results, machine):
     if au:
         w("")
         w("Inbound authentication (full against full AUTH_RESULTS=no; latency: final dot -> DATA reply)")
-        w("  %-11s %9s %9s %9s" % ("system", "msgs/s", "p50 ms", "p99 ms"))
+        w("  %-11s %9s %11s %9s %9s" % ("system", "msgs/s", "CPU ms/msg", "p50 ms", "p99 ms"))
         for k in ("full-noauth", "full"):
             d = au[k]
-            w("  %-11s %9s %9s %9s" % (k, fmt(d["msgs_per_s_median"], "%.1f"),
-                                       fmt(d["latency_p50_ms"], "%.1f"), fmt(d["latency_p99_ms"], "%.1f")))
+            w("  %-11s %9s %11s %9s %9s" % (k, fmt(d["msgs_per_s_median"], "%.1f"),
+                                            fmt(d["cpu_ms_per_msg_median"], "%.1f"),
+                                            fmt(d["latency_p50_ms"], "%.1f"), fmt(d["latency_p99_ms"], "%.1f")))
+        w("  throughput ratio %s, CPU per message ratio %s" % (fmt(au["throughput_ratio"], "%.3f"),
+                                                               fmt(au["cpu_ratio"], "%.3f")))
         w("  added per message: p50 %s ms, p99 %s ms" % (fmt(au["added_p50_ms"], "%.1f"),
                                                         fmt(au["added_p99_ms"], "%.1f")))
     st = results.get("startup")
