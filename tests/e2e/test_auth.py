@@ -297,6 +297,29 @@ def dns_resolver(peer):
     return r
 
 
+# --- failures of the milter itself -------------------------------------------------------
+
+def test_stuck_milter_does_not_stop_mail(mx):
+    """authmilter frozen (SIGSTOP): Postfix gives up on it after
+    milter_command_timeout and accepts the mail without our header."""
+    pid = None
+    for line in cat(mx, "/run/mtactl/services").splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "authmilter" and f[1] == "up":
+            pid = f[2]
+    assert pid, cat(mx, "/run/mtactl/services")
+    subject = "milter-stuck-" + token()
+    mx.exec(["kill", "-STOP", pid])
+    try:
+        r = send_message(mx.ip, build_message("bob@env.test", INFO, subject), "bob@env.test", [INFO],
+                         timeout=60)
+    finally:
+        mx.exec(["kill", "-CONT", pid], check=False)
+    assert_accepted(r, "with the milter frozen")
+    m = wait_mail(mx, INFO_MBOX, subject)
+    assert not ours(m), ours(m)
+
+
 # --- DNS down (last: freezes the module's DNS peer) ----------------------------------------------
 
 def test_dns_dropped_data_reply_within_seconds_mail_accepted(mx, dns, keys):
@@ -327,6 +350,28 @@ def test_dns_dropped_data_reply_within_seconds_mail_accepted(mx, dns, keys):
     assert re.search(r"\bdkim=temperror\b", ar), ar
     assert re.search(r"\bdmarc=temperror\b", ar), ar
     assert "=pass" not in ar, ar
+
+
+# --- AUTH_RESULTS=no -------------------------------------------------------------------------
+
+def test_auth_results_no_is_the_old_path(net, net_gateway, dns, clamdb, keys):
+    """No milter: no header of ours, p=reject mail is not refused (amavis's
+    DKIM header and Received-SPF are back, as before this feature)."""
+    c = start_full(net, net_gateway, {"MAIL_BOXES": INFO, "CLAMAV_FRESHCLAM": "no", "AUTH_RESULTS": "no"},
+                   dns=dns.ip, hostname=HOST, volumes={clamdb: "/var/lib/clamav"}, kind="noauth")
+    try:
+        c.wait_banner(25, timeout=90)
+        assert "smtpd_milters =" not in c.exec(["postconf", "-n"]).stdout
+        subject = "noauth-reject-" + token()
+        assert_accepted(send_message(c.ip, broken(keys, "ceo@reject.test", subject), "bounce@env.test",
+                                     [INFO]))
+        m = wait_mail(c, INFO_MBOX, subject, timeout=180)
+        ar = [unfold(v) for v in header_values(m, "Authentication-Results")]
+        assert not [v for v in ar if "dmarc=" in v], ar
+        assert any("(amavis)" in v and "dkim=fail" in v for v in ar), ar
+        assert header_values(m, "Received-SPF"), "policyd-spf's header is back"
+    finally:
+        c.rm()
 
 
 # --- bad input ----------------------------------------------------------------------------
