@@ -215,21 +215,26 @@ class AuthMilter(Milter.Base):
         self.marks = 0  # quarantine marker headers that came from outside
         self.mail_from = ''
 
+    # noreply: Postfix need not wait for an answer to each of these.
+    @Milter.noreply
     def connect(self, hostname, family, hostaddr):
         self.seal = (self.getsymval('{daemon_name}') or '') == 'arc-seal'
         self.ip = hostaddr[0] if isinstance(hostaddr, tuple) else None
         return Milter.CONTINUE
 
+    @Milter.noreply
     def hello(self, helo):
         self.helo = helo
         return Milter.CONTINUE
 
+    @Milter.noreply
     def envfrom(self, mail_from, *params):
         self.reset()
         self.mail_from = mail_from.strip('<>')
         self.auth = self.getsymval('{auth_authen}')
         return Milter.CONTINUE
 
+    @Milter.noreply
     @Milter.decode('bytes')
     def header(self, name, value):
         name = name.encode() if isinstance(name, str) else name
@@ -244,6 +249,7 @@ class AuthMilter(Milter.Base):
             self.marks += 1
         return Milter.CONTINUE
 
+    @Milter.noreply
     def body(self, chunk):
         self.body_parts.append(chunk)
         return Milter.CONTINUE
