@@ -183,6 +183,11 @@ def check_dmarc(message, spf_result, dkim_results, lookups, domain):
             res = authheaders.check_dmarc(message, spf_result, r, dnsfunc=lookups.dmarc_txt)
             if res.result == 'pass':
                 break
+        # authheaders applies sp= to the From domain's own record too; it is the
+        # policy of subdomains only (RFC 7489 6.3). The lookup is answered already.
+        own = authheaders.dmarc_lookup.lookup_receiver_record(domain, lookups.dmarc_txt) if domain else {}
+        if res.result in ('pass', 'fail') and own.get('p'):
+            res.policy = own['p']
         return res
     except dns.exception.DNSException:
         return DMARCAuthenticationResult(result='temperror', header_from=domain)

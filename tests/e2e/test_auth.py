@@ -57,6 +57,9 @@ def dns(net, net_gateway, keys):
         txt[d] = "v=spf1 ip4:%s -all" % net_gateway
         txt["%s._domainkey.%s" % (SEL, d)] = dkim_record(keys["sender"])
         txt["_dmarc." + d] = "v=DMARC1; p=%s" % POLICY[d]
+    # sp= for subdomains without a record of their own; pct= below 100
+    txt["_dmarc.spol.test"] = "v=DMARC1; p=none; sp=reject"
+    txt["_dmarc.pct.test"] = "v=DMARC1; p=reject; pct=50"
     for d in ("forwarder.test", "untrusted.test"):
         txt["arc._domainkey." + d] = dkim_record(keys["forwarder"])
     p = start_dns(net, txt=txt)
@@ -221,6 +224,26 @@ def test_dmarc_none_failure_delivered_with_result(mx, keys):
     ar = one_ar(wait_mail(mx, INFO_MBOX, subject))
     assert re.search(r"\bdkim=fail\b[^;]*header\.d=none\.test", ar), ar
     assert re.search(r"\bdmarc=fail\b[^;]*header\.from=none\.test", ar), ar
+
+
+def test_subdomain_policy_and_pct(mx):
+    """sp=reject applies to a subdomain with no record of its own (p=none to
+    the domain itself); pct=50 turns p=reject into quarantine."""
+    sub_s, top_s, pct_s = ("dmarc-sp-sub-" + token(), "dmarc-sp-top-" + token(),
+                           "dmarc-pct-" + token())
+    r = send_message(mx.ip, build_message("ceo@mail.spol.test", INFO, sub_s), "bounce@env.test", [INFO])
+    code, text = data_reply(r)
+    assert code and 500 <= code < 600 and "DMARC" in text, "sp=reject: %r" % (r,)
+    assert_accepted(send_message(mx.ip, build_message("ceo@spol.test", INFO, top_s), "bounce@env.test",
+                                 [INFO]), "p=none at the domain itself")
+    ar = one_ar(wait_mail(mx, INFO_MBOX, top_s))
+    assert re.search(r"\bdmarc=fail\b[^;]*policy\.dmarc=none", ar), ar
+    assert_accepted(send_message(mx.ip, build_message("ceo@pct.test", INFO, pct_s), "bounce@env.test",
+                                 [INFO]), "p=reject with pct=50")
+    from dockerlib import wait_for
+    wait_for(lambda: any(pct_s in row for row in amavis_ls(mx)[1]), timeout=90, interval=1,
+             what="%s in amavis-ls" % pct_s)
+    assert pct_s not in cat(mx, INFO_MBOX)
 
 
 def test_trusted_arc_sealer_overrides_reject_untrusted_does_not(mx, keys):
