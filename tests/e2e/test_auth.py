@@ -59,6 +59,9 @@ def dns(net, net_gateway, keys):
         txt["_dmarc." + d] = "v=DMARC1; p=%s" % POLICY[d]
     # sp= for subdomains without a record of their own; pct= below 100
     txt["_dmarc.spol.test"] = "v=DMARC1; p=none; sp=reject"
+    # the test DNS refuses names it does not hold (a temperror, never
+    # enforced); a TXT that is no DMARC record is what "none here" looks like
+    txt["_dmarc.mail.spol.test"] = "not a DMARC record"
     txt["_dmarc.pct.test"] = "v=DMARC1; p=reject; pct=50"
     for d in ("forwarder.test", "untrusted.test"):
         txt["arc._domainkey." + d] = dkim_record(keys["forwarder"])
