@@ -64,7 +64,9 @@ RUN set -e; for d in /etc/dovecot /var/lib/dovecot; do \
 EXPOSE 465 587 143 993 110 995
 
 # ---- full: amavis, SpamAssassin, Razor, ClamAV, DKIM, SPF, PostSRSd, quarantine,
-# MTA-STS (mta-sts-daemon, its policy cache on the volume), unbound for DNS_RESOLVER=unbound.
+# MTA-STS (mta-sts-daemon, its policy cache on the volume), unbound for DNS_RESOLVER=unbound,
+# inbound SPF/DKIM/ARC/DMARC in one Authentication-Results header and ARC sealing
+# (Debian's Python libraries, glued to Postfix by src/authmilter/).
 # File::LibMagic lets amavis type the parts in-process (file(1) was a fork per
 # message, 15% of its time); postfix joins group amavis for amavis's sockets.
 FROM base AS full
@@ -76,10 +78,12 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
       clamav clamav-daemon clamav-freshclam postsrsd postfix-policyd-spf-python \
       file unzip bzip2 xz-utils p7zip-full cabextract \
       postfix-mta-sts-resolver python3-aiosqlite unbound dns-root-data \
+      python3-authheaders python3-milter python3-dkim python3-spf python3-dnspython python3-publicsuffix2 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && rm -f /usr/sbin/policy-rc.d
+COPY src/authmilter/authmilter.py /usr/local/lib/mtactl/authmilter.py
 RUN set -e; \
     for d in /etc/amavis /var/lib/amavis /etc/clamav /var/lib/clamav /etc/spamassassin; do \
       mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; \

@@ -34,6 +34,7 @@ import platform
 import re
 import secrets
 import signal
+import smtplib
 import socket
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 TARGETS = {
     "throughput mini/stock": (">=", 0.95),
     "throughput full/textbook": (">=", 1.5),
+    "throughput full auth/noauth": (">=", 0.90),
     "idle memory mini MB": ("<=", 15),
     "idle memory base MB": ("<=", 40),
     "idle memory full MB": ("<=", 150),
@@ -431,6 +433,112 @@ def bench_throughput(lab, systems, reps, ns, sessions=20, size=4096):
     return res
 
 
+# --- 5: inbound authentication (full with AUTH_RESULTS=yes against =no) --------------------------
+
+def data_latencies(ip, k, size=4096):
+    """k messages, one session each, one after another: seconds from the end of
+    the message (the final dot sent) to the reply to DATA."""
+    body = ("x" * 75 + "\r\n") * (size // 77)
+    out = []
+    for i in range(k):
+        msg = ("From: sender@client.test\r\nTo: bench@example.com\r\nSubject: latency %d\r\n"
+               "Message-ID: <lat%d.%s@client.test>\r\n\r\n%s" % (i, i, secrets.token_hex(4), body))
+        s = smtplib.SMTP(ip, 25, timeout=60)
+        try:
+            s.ehlo("client.bench")
+            s.mail("from@client.test")
+            s.rcpt("bench@example.com")
+            code, _ = s.docmd("DATA")
+            if code != 354:
+                raise BenchError("DATA to %s: %d" % (ip, code))
+            s.send(msg.encode() + b"\r\n.\r\n")
+            t0 = time.monotonic()
+            code, _ = s.getreply()
+            out.append(time.monotonic() - t0)
+            if code != 250:
+                raise BenchError("end of DATA at %s: %d" % (ip, code))
+        finally:
+            s.quit()
+    return out
+
+
+def cpu_seconds(lab, container):
+    """CPU time the container's processes used so far (cgroup v1 or v2)."""
+    out = lab.exec(container, "f=/sys/fs/cgroup/cpuacct/cpuacct.usage; if [ -r $f ]; then echo 1e9 $(cat $f); "
+                   "else echo 1e6 $(sed -n 's/^usage_usec //p' /sys/fs/cgroup/cpu.stat); fi",
+                   check=False).stdout.split()
+    return int(out[1]) / float(out[0]) if len(out) == 2 else None
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None
+
+
+def bench_auth(lab, image, reps, n, k=100, sessions=20, size=4096):
+    """Throughput and end-of-DATA latency of full with everything on against
+    full with AUTH_RESULTS=no, started side by side (same run, same machine)."""
+    box = {"MAIL_BOXES": "bench@example.com:bench/", "CLAMAV_FRESHCLAM": "no"}
+    systems = {"full": System("full", image + ":full", box, "/var/mail/bench/new", True, clamdb=True),
+               "full-noauth": System("full-noauth", image + ":full", dict(box, AUTH_RESULTS="no"),
+                                     "/var/mail/bench/new", True, clamdb=True)}
+    log("auth: %d repetitions of full and full AUTH_RESULTS=no, %d msgs and %d timed DATA each"
+        % (reps, n, k))
+    res, running_ = {}, {}
+    try:
+        for key, sysm in systems.items():
+            name = lab.s.name("auth-" + key)
+            ip = lab.start(sysm, name)
+            deadline = time.monotonic() + 180
+            while docker("inspect", "-f", "{{.State.Health.Status}}", name).stdout.strip() != "healthy":
+                if time.monotonic() > deadline:
+                    raise BenchError("%s: not healthy within 180 s" % key)
+                time.sleep(0.5)
+            running_[key] = (name, ip)
+            res[key] = {"messages": n, "msgs_per_s": [], "latency_s": [], "cpu_ms_per_msg": []}
+        time.sleep(5)
+        for key, sysm in systems.items():   # warm-up, not counted
+            one_run(lab, running_[key][0], running_[key][1], sysm, max(10, n // 10), sessions, size, 240)
+            data_latencies(running_[key][1], 10, size)
+        keys = list(systems)
+        for r in range(reps):
+            for key in keys[r % 2:] + keys[:r % 2]:
+                name, ip = running_[key]
+                cpu0 = cpu_seconds(lab, name)
+                secs = one_run(lab, name, ip, systems[key], n, sessions, size, min(1800, 120 + n))
+                cpu1 = cpu_seconds(lab, name)
+                res[key]["msgs_per_s"].append(n / secs)
+                if cpu0 is not None and cpu1 is not None:
+                    res[key]["cpu_ms_per_msg"].append(1000 * (cpu1 - cpu0) / n)
+                lab.exec(name, "find %s -type f -delete" % systems[key].maildir, check=False)
+                lat = data_latencies(ip, k, size)
+                res[key]["latency_s"] += lat
+                # the timed messages still pass amavis: let them, before the
+                # other system's run (it would share the CPU with them)
+                wait_until = time.monotonic() + 300
+                while count_and_newest(lab, name, systems[key].maildir)[0] < k:
+                    if time.monotonic() > wait_until:
+                        raise BenchError("%s: the timed messages were not delivered in 300 s" % key)
+                    time.sleep(0.5)
+                log("  %-11s rep %d: %.1f msgs/s, %s ms CPU per msg, end of DATA p50 %.1f ms" % (
+                    key, r + 1, n / secs, fmt((res[key]["cpu_ms_per_msg"] or [None])[-1], "%.1f"),
+                    1000 * percentile(lat, 0.5)))
+    finally:
+        for name, _ in running_.values():
+            docker("rm", "-f", "-v", name, timeout=120, check=False)
+    for key in res:
+        d = res[key]
+        d["msgs_per_s_median"] = median(d["msgs_per_s"])
+        d["cpu_ms_per_msg_median"] = median(d["cpu_ms_per_msg"])
+        d["latency_p50_ms"] = 1000 * percentile(d["latency_s"], 0.5)
+        d["latency_p99_ms"] = 1000 * percentile(d["latency_s"], 0.99)
+    res["throughput_ratio"] = ratio(res["full"]["msgs_per_s_median"], res["full-noauth"]["msgs_per_s_median"])
+    res["cpu_ratio"] = ratio(res["full"]["cpu_ms_per_msg_median"], res["full-noauth"]["cpu_ms_per_msg_median"])
+    res["added_p50_ms"] = res["full"]["latency_p50_ms"] - res["full-noauth"]["latency_p50_ms"]
+    res["added_p99_ms"] = res["full"]["latency_p99_ms"] - res["full-noauth"]["latency_p99_ms"]
+    return res
+
+
 # --- 4: configuration step ---------------------------------------------------------------------
 
 def config_env(n):
@@ -548,6 +656,20 @@ def report(results, machine):
         if "full" in tp and "stock" in tp:
             w("  full/stock (information): %s" % fmt(ratio(tp["full"]["msgs_per_s_median"],
                                                             tp["stock"]["msgs_per_s_median"]), "%.3f"))
+    au = results.get("auth")
+    if au:
+        w("")
+        w("Inbound authentication (full against full AUTH_RESULTS=no; latency: final dot -> DATA reply)")
+        w("  %-11s %9s %11s %9s %9s" % ("system", "msgs/s", "CPU ms/msg", "p50 ms", "p99 ms"))
+        for k in ("full-noauth", "full"):
+            d = au[k]
+            w("  %-11s %9s %11s %9s %9s" % (k, fmt(d["msgs_per_s_median"], "%.1f"),
+                                            fmt(d["cpu_ms_per_msg_median"], "%.1f"),
+                                            fmt(d["latency_p50_ms"], "%.1f"), fmt(d["latency_p99_ms"], "%.1f")))
+        w("  throughput ratio %s, CPU per message ratio %s" % (fmt(au["throughput_ratio"], "%.3f"),
+                                                               fmt(au["cpu_ratio"], "%.3f")))
+        w("  added per message: p50 %s ms, p99 %s ms" % (fmt(au["added_p50_ms"], "%.1f"),
+                                                        fmt(au["added_p99_ms"], "%.1f")))
     st = results.get("startup")
     if st:
         w("")
@@ -602,6 +724,8 @@ def report(results, machine):
     stm = lambda k: st[k]["idle_mem_mb_median"] if st and k in st else None
     w(target_line("throughput mini/stock", ratio(tpm("mini"), tpm("stock"))))
     w(target_line("throughput full/textbook", ratio(tpm("full"), tpm("textbook"))))
+    w(target_line("throughput full auth/noauth", results["auth"]["throughput_ratio"]
+                  if results.get("auth") else None))
     for k in ("mini", "base", "full"):
         w(target_line("idle memory %s MB" % k, stm(k)))
     for k in ("mini", "full"):
@@ -642,14 +766,14 @@ def main():
     ap.add_argument("--messages", type=int, help="messages per throughput run (default 2000)")
     ap.add_argument("--filter-messages", type=int,
                     help="messages per run through the content filters (default 200)")
-    ap.add_argument("--only", default="throughput,startup,config,size",
-                    help="comma-separated: throughput,startup,config,size (memory is "
+    ap.add_argument("--only", default="throughput,startup,config,size,auth",
+                    help="comma-separated: throughput,startup,config,size,auth (memory is "
                          "measured by startup and throughput)")
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds between ready and the idle memory sample (default 5)")
     args = ap.parse_args()
     only = set(args.only.split(","))
-    unknown = only - {"throughput", "startup", "config", "size", "memory"}
+    unknown = only - {"throughput", "startup", "config", "size", "memory", "auth"}
     if unknown:
         ap.error("unknown benchmark(s): " + ", ".join(sorted(unknown)))
     if "memory" in only:
@@ -687,12 +811,14 @@ def main():
             results["size"] = {k: image_size(s.image) for k, s in systems.items()}
         if "config" in only:
             results["config"] = bench_config(session, args.image, args.reps)
-        if only & {"startup", "throughput"}:
+        if only & {"startup", "throughput", "auth"}:
             lab = Lab(session, args.image)
             if "startup" in only:
                 results["startup"] = bench_startup(lab, systems, args.reps, args.settle)
             if "throughput" in only:
                 results["throughput"] = bench_throughput(lab, systems, args.reps, ns)
+            if "auth" in only:
+                results["auth"] = bench_auth(lab, args.image, args.reps, ns["n_filter"])
     except (KeyboardInterrupt, Terminated):
         log("interrupted; removing what the run made")
         rc = 130
@@ -709,7 +835,7 @@ def main():
     results["table"] = table
     os.makedirs(RESULTS, exist_ok=True)
     written = []
-    for part in ("throughput", "startup", "config", "size"):
+    for part in ("throughput", "startup", "config", "size", "auth"):
         if part in results:
             path = os.path.join(RESULTS, "%s-%s.json" % (part, stamp))
             doc = {k: results[k] for k in ("timestamp", "image", "reps", "messages", "machine")}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "acme/acme.h"
+#include "authres/authres.h"
 #include "clamav/clamav.h"
 #include "common/common.h"
 #include "common/exitcode.h"
@@ -357,6 +358,14 @@ static void write_filters(const struct settings *s, const struct postfix_host *h
 	write_file(FRESHCLAM_CONF, &f.freshclam, 0644);
 	write_file(POLICYD_SPF_CONF, &f.policyd_spf, 0644);
 	filter_files_free(&f);
+	struct strbuf milter_conf, checks;
+	authres_render(s, &milter_conf, &checks);
+	if (milter_conf.len)
+		write_file(AUTHMILTER_CONF, &milter_conf, 0644);
+	if (checks.len)
+		write_file(AUTHRES_QUARANTINE_CHECKS, &checks, 0644);
+	sb_free(&milter_conf);
+	sb_free(&checks);
 	struct strbuf given, why;
 	sb_init(&given);
 	sb_init(&why);

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include "authres/authres.h"
 #include "clamav/clamav.h"
 #include "common/common.h"
 #include "dkim/dkim.h"
@@ -165,6 +166,7 @@ static void amavis_render(const struct settings *s, int children, struct strbuf 
 		perl_quote(a, key);
 		sb_adds(a, ");\n");
 	}
+	authres_amavis(s, a);
 	sb_adds(a, "\n1;\n");
 }
 
@@ -205,6 +207,7 @@ void filters_render(const struct settings *s, int children, struct filter_files 
 				   "TempError_Defer = False\n"
 				   "skip_addresses = 127.0.0.0/8,::ffff:127.0.0.0/104,::1\n"
 				   "Lookup_Time = 2\n");
+	authres_policyd_spf(s, &out->policyd_spf);
 	sb_adds(&out->clamd, "# Written by `mtactl config`; see clamd.conf(5).\n"
 			     "LocalSocket " CLAMD_SOCKET "\nFixStaleSocket true\n"
 			     "LocalSocketGroup clamav\nLocalSocketMode 666\nUser clamav\n"
@@ -241,6 +244,7 @@ void filters_services(const struct settings *s, struct strbuf *out)
 			sb_adds(out, "freshclam - /usr/local/bin/mtactl freshclam\n");
 	}
 	sb_adds(out, "amavis - /usr/sbin/amavisd foreground\n");
+	authres_services(s, out);
 	/* Mail deferred while amavis (or clamd behind it) starts or restarts
 	 * goes on as soon as they answer: Postfix alone would wait minutes. */
 	sb_adds(out, "filter-watch - /usr/local/bin/mtactl filter-watch --reason /run/amavis/ "

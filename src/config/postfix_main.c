@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 
+#include "authres/authres.h"
 #include "common/common.h"
 #include "config/filters.h"
 #include "outbound/outbound.h"
@@ -128,6 +129,8 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	tls_params(tls, p);
 	sasl_params(s, p);
 	filter_params(host, maps, p);
+	if (host->filters)
+		authres_main_params(s, p);
 
 	if (!*s->value[V_VIRTUAL_TRANSPORT]) {
 		/* Postfix's virtual(8) delivers as the postfix user under /var/mail. */

@@ -7,6 +7,7 @@
 #include "config/postfix.h"
 #include "config/postfix_master.h"
 
+#include "authres/authres.h"
 #include "common/common.h"
 #include "config/filters.h"
 
@@ -156,7 +157,7 @@ static void loopback_smtpd_render(int port, const char *name, const char *cleanu
  * sender (and expands no alias again), so only mail leaving this host gets
  * an SRS0 sender; srs-forward is internal, not a transport to choose, so
  * it stays out of the table. Last, the SPF policy service. */
-static void filters_render_master(struct strbuf *out)
+static void filters_render_master(const struct settings *s, struct strbuf *out)
 {
 	loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-forward", "unix", "-", "-", "n", "-",
@@ -166,6 +167,7 @@ static void filters_render_master(struct strbuf *out)
 		     "  -o smtp_tls_wrappermode=no\n"
 		     "  -o smtp_sasl_auth_enable=no\n");
 	loopback_smtpd_render(SRS_LOOP_PORT, "srs", "srs-cleanup", out);
+	authres_master_seal(s, out);
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-cleanup", "unix", "n", "-", "n", "-", "0",
 		"cleanup");
 	sb_addf(out, "  -o sender_canonical_maps=regexp:" POSTFIX_DIR "/srs-keep,tcp:127.0.0.1:%d\n"
@@ -200,5 +202,5 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 		submission_render("smtps", true, host->filters, out);
 	}
 	if (host->filters)
-		filters_render_master(out);
+		filters_render_master(s, out);
 }

@@ -257,6 +257,18 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "SMTPD_USE_TLS", .def = "", .stage = STAGE_MINI, .check = check_yes_no,
 		.doc = "yes: inbound TLS; with no certificate given, a self-signed one is made at first start.",
 	},
+	[V_ARC_SEAL] = {
+		.name = "ARC_SEAL", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "yes: mail forwarded off the host gets an ARC set signed with the primary domain's DKIM key (needs AUTH_RESULTS=yes).",
+	},
+	[V_ARC_TRUSTED_SIGNERS] = {
+		.name = "ARC_TRUSTED_SIGNERS", .def = "", .stage = STAGE_FULL, .check = check_domains,
+		.doc = "Space-separated forwarders (ARC-Seal d= domains) whose valid ARC chain exempts mail from DMARC reject and quarantine.",
+	},
+	[V_AUTH_RESULTS] = {
+		.name = "AUTH_RESULTS", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "yes: inbound mail gets one Authentication-Results header (SPF, DKIM, ARC, DMARC); no turns this, DMARC_ENFORCE and ARC_SEAL off.",
+	},
 	[V_CLAMAV_DAEMON] = {
 		.name = "CLAMAV_DAEMON", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
 		.doc = "no: run without clamd (no virus scanning) on hosts with little memory.",
@@ -277,6 +289,10 @@ const struct var_def var_table[VAR_COUNT] = {
 	[V_DKIM_SELECTOR] = {
 		.name = "DKIM_SELECTOR", .def = "default", .stage = STAGE_FULL, .check = check_dkim_selector,
 		.doc = "DKIM selector: the key's DNS record is SELECTOR._domainkey.MAIL_DOMAIN.",
+	},
+	[V_DMARC_ENFORCE] = {
+		.name = "DMARC_ENFORCE", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "yes: mail failing DMARC is refused (p=reject) or quarantined (p=quarantine); no only records the result.",
 	},
 	[V_FINAL_BAD_HEADER_DESTINY] = {
 		.name = "FINAL_BAD_HEADER_DESTINY", .def = "D_PASS", .stage = STAGE_FULL, .check = check_destiny,

@@ -454,6 +454,12 @@ def header_values(msg, name):
     return [str(v) for v in (msg.get_all(name) or [])]
 
 
+def our_auth_results(msg, authserv_id="mx1.example.com"):
+    """The Authentication-Results values (unfolded) that name our authserv-id."""
+    return [unfold(v) for v in header_values(msg, "Authentication-Results")
+            if unfold(v).split(";")[0].strip().lower() == authserv_id]
+
+
 def unfold(s):
     return re.sub(r"\s+", " ", str(s)).strip()
 
