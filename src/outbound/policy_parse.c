@@ -7,7 +7,10 @@
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "deliverability/resolve.h"
 
 /* socketmap_table(5): netstrings, "LEN:DATA," (djb), LEN in decimal. */
 ssize_t netstring_decode(const char *buf, size_t len, const char **data, size_t *dlen)
@@ -53,44 +56,37 @@ bool policy_request_key(const char *data, size_t len, char *key, size_t size)
 	return true;
 }
 
-static bool secure_answer(const unsigned char *msg, size_t len, ns_msg *h)
+/* The records of type in a validated NOERROR answer, read by the one DNS
+ * answer parser (deliverability/resolve.c). a is always initialized. */
+static bool secure_records(const unsigned char *msg, size_t len, int type, struct dns_answer *a)
 {
-	return len <= NS_MAXMSG && ns_initparse(msg, (int)len, h) == 0 &&
-	       ns_msg_getflag(*h, ns_f_rcode) == ns_r_noerror && ns_msg_getflag(*h, ns_f_ad);
+	ns_msg h;
+	strlist_init(&a->rr);
+	return len <= NS_MAXMSG && ns_initparse(msg, (int)len, &h) == 0 &&
+	       ns_msg_getflag(h, ns_f_rcode) == ns_r_noerror &&
+	       dns_parse_answer(msg, len, type, a) && a->secure;
 }
 
 int dane_mx_hosts(const unsigned char *msg, size_t len, char hosts[][NS_MAXDNAME], int max)
 {
-	ns_msg h;
-	if (!secure_answer(msg, len, &h))
-		return -1; /* RFC 7672 2.2.1: DANE only with a validated MX RRset */
-	int n = 0;
-	for (int i = 0; i < ns_msg_count(h, ns_s_an) && n < max; i++) {
-		ns_rr rr;
-		if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
-			return -1;
-		if (ns_rr_type(rr) != ns_t_mx || ns_rr_rdlen(rr) < 3)
-			continue;
-		if (ns_name_uncompress(ns_msg_base(h), ns_msg_end(h), ns_rr_rdata(rr) + 2, hosts[n],
-				       NS_MAXDNAME) < 0)
-			return -1;
-		if (hosts[n][0] && strcmp(hosts[n], ".") != 0) /* "." is a null MX (RFC 7505) */
-			n++;
+	struct dns_answer a;
+	int n = -1; /* RFC 7672 2.2.1: DANE only with a validated MX RRset */
+	if (secure_records(msg, len, ns_t_mx, &a)) {
+		n = 0;
+		for (size_t i = 0; i < a.rr.len && n < max; i++) {
+			const char *host = strchr(a.rr.item[i], ' ') + 1; /* "preference host" */
+			if (host[0] && strcmp(host, ".") != 0) /* "." is a null MX (RFC 7505) */
+				snprintf(hosts[n++], NS_MAXDNAME, "%s", host);
+		}
 	}
+	dns_answer_free(&a);
 	return n;
 }
 
 bool dane_tlsa_secure(const unsigned char *msg, size_t len)
 {
-	ns_msg h;
-	if (!secure_answer(msg, len, &h))
-		return false;
-	for (int i = 0; i < ns_msg_count(h, ns_s_an); i++) {
-		ns_rr rr;
-		if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
-			return false;
-		if (ns_rr_type(rr) == 52 /* TLSA, RFC 6698 */ && ns_rr_rdlen(rr) > 3)
-			return true;
-	}
-	return false;
+	struct dns_answer a;
+	bool found = secure_records(msg, len, 52 /* TLSA, RFC 6698 */, &a) && a.rr.len > 0;
+	dns_answer_free(&a);
+	return found;
 }
