@@ -31,7 +31,7 @@ void authres_main_params(const struct settings *s, struct params *p)
 		return;
 	params_set(p, "smtpd_milters", "unix:" AUTHMILTER_SOCKET);
 	/* A milter that is down or stuck never stops mail (it arrives without
-	 * our header then); its DNS is bounded to about 6 s per message, so
+	 * our header then); its DNS is bounded to about 4 s per message (authmilter.py), so
 	 * 20 s is a dead milter, not a slow one. */
 	params_set(p, "milter_default_action", "accept");
 	params_set(p, "milter_connect_timeout", "5s");

@@ -232,13 +232,21 @@ def test_default_level_is_dane_with_a_validating_resolver(world):
 
 # --- MTA-STS ------------------------------------------------------------------------------
 
+def assert_delivered_verified(world, domain, mx_peer):
+    """Mail relayed to info@domain arrives at mx_peer over TLS (the MX's
+    Received header says so: not plaintext), and our smtp client logged the
+    connection to mx.domain as Verified."""
+    subject = relay(world, "info@" + domain)
+    msg = wait_arrived(world, mx_peer, subject)
+    assert "using TLS" in msg, msg[:2000]
+    logs = world["mta"].logs()
+    assert re.search(r"Verified TLS connection established to mx\.%s" % re.escape(domain), logs), \
+        logs[-3000:]
+
+
 def test_mta_sts_enforce_with_a_good_certificate_is_delivered_verified(world):
     rcpt = "info@sts-good.test"
-    subject = relay(world, rcpt)
-    msg = wait_arrived(world, "good", subject)
-    assert "using TLS" in msg, msg[:2000]     # the MX's Received header: not plaintext
-    logs = world["mta"].logs()
-    assert re.search(r"Verified TLS connection established to mx\.sts-good\.test", logs), logs[-3000:]
+    assert_delivered_verified(world, "sts-good.test", "good")
     assert smtp_log(world, rcpt, "status=sent")
     assert not queued(world, rcpt)
 
@@ -257,12 +265,7 @@ def test_mta_sts_enforce_with_a_wrong_name_stays_queued(world):
 # --- DANE ---------------------------------------------------------------------------------
 
 def test_dane_with_matching_tlsa_is_delivered_verified(world):
-    rcpt = "info@dane-good.test"
-    subject = relay(world, rcpt)
-    msg = wait_arrived(world, "good", subject)
-    assert "using TLS" in msg, msg[:2000]
-    logs = world["mta"].logs()
-    assert re.search(r"Verified TLS connection established to mx\.dane-good\.test", logs), logs[-3000:]
+    assert_delivered_verified(world, "dane-good.test", "good")
 
 
 def test_dane_with_a_wrong_tlsa_stays_queued(world):
@@ -278,12 +281,7 @@ def test_dane_wins_over_mta_sts(world):
     """RFC 8461 section 2: with TLSA records, DANE decides, not the policy.
     The MX's certificate does not carry its name (MTA-STS alone would keep
     the mail queued, as for sts-bad.test), but its key matches the TLSA."""
-    rcpt = "info@both.test"
-    subject = relay(world, rcpt)
-    msg = wait_arrived(world, "wrong", subject)
-    assert "using TLS" in msg, msg[:2000]
-    logs = world["mta"].logs()
-    assert re.search(r"Verified TLS connection established to mx\.both\.test", logs), logs[-3000:]
+    assert_delivered_verified(world, "both.test", "wrong")
 
 
 def test_plain_destination_is_still_delivered(world):
