@@ -85,7 +85,11 @@ static bool parse_msg(json_t *o, struct hold_msg *m)
 		return false;
 	memset(m, 0, sizeof *m);
 	snprintf(m->id, sizeof m->id, "%s", id);
-	snprintf(m->sender, sizeof m->sender, "%s", sender);
+	/* showq prints the null sender as empty_address_recipient's default,
+	 * MAILER-DAEMON; a real sender always has a domain (Postfix appends
+	 * myorigin to a bare local part), so that name alone is the null one. */
+	if (strcasecmp(sender, "MAILER-DAEMON"))
+		snprintf(m->sender, sizeof m->sender, "%s", sender);
 	json_t *t = json_object_get(o, "arrival_time");
 	m->arrival = json_is_integer(t) ? (long long)json_integer_value(t) : 0;
 	t = json_object_get(o, "message_size");

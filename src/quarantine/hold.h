@@ -20,7 +20,7 @@ struct hold_msg {
 	char id[65];
 	long long arrival;          /* seconds since the epoch */
 	long long size;
-	char sender[HOLD_ADDR_MAX]; /* "" for the null sender */
+	char sender[HOLD_ADDR_MAX]; /* "" for the null sender (MAILER-DAEMON in postqueue -j) */
 	struct strlist rcpts;
 };
 

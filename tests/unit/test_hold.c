@@ -31,10 +31,10 @@ static void test_queue_hold_only_sorted(void **state)
 		"{\"queue_name\": \"deferred\", \"queue_id\": \"C3\", \"arrival_time\": 1, \"sender\": \"x@y\", "
 		"\"recipients\": [{\"address\": \"r@y\", \"delay_reason\": \"timeout\"}]}\n"
 		"{\"queue_name\": \"hold\", \"queue_id\": \"A1\", \"arrival_time\": 100, \"message_size\": 9, "
-		"\"sender\": \"\", \"recipients\": [{\"address\": \"c@example.com\"}]}";
+		"\"sender\": \"MAILER-DAEMON\", \"recipients\": [{\"address\": \"c@example.com\"}]}";
 	assert_int_equal(parse(q, &l), 2);
 	assert_string_equal(l.msg[0].id, "A1"); /* oldest first; no trailing newline needed */
-	assert_string_equal(l.msg[0].sender, "");
+	assert_string_equal(l.msg[0].sender, ""); /* showq's name for the null sender */
 	assert_int_equal(l.msg[0].arrival, 100);
 	assert_string_equal(l.msg[1].id, "B2");
 	assert_int_equal(l.msg[1].size, 335);
@@ -66,6 +66,12 @@ static void test_queue_awkward(void **state)
 	assert_int_equal(l.msg[0].rcpts.len, 1);
 	assert_string_equal(l.msg[0].rcpts.item[0], "ok@x");
 	assert_int_equal(l.msg[0].arrival, 0);
+	/* the empty sender too is the null sender; one with a domain is not */
+	assert_int_equal(parse("{\"queue_name\":\"hold\",\"queue_id\":\"E\",\"sender\":\"\",\"recipients\":[]}\n"
+			       "{\"queue_name\":\"hold\",\"queue_id\":\"F\",\"sender\":\"mailer-daemon@x\",\"recipients\":[]}",
+			       &l), 2);
+	assert_string_equal(l.msg[0].sender, "");
+	assert_string_equal(l.msg[1].sender, "mailer-daemon@x");
 	hold_list_free(&l);
 	assert_true(hold_queue_id_ok("8737E2C2991"));
 	assert_false(hold_queue_id_ok(""));
