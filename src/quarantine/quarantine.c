@@ -184,6 +184,21 @@ static bool has_amavis(void)
 	return path_exists("/usr/sbin/amavisd") || path_exists("/usr/sbin/amavisd-new");
 }
 
+/* The SMTP reply amavisd-release prints ("250 2.0.0 Ok, id=..., from MTA
+ * ...: queued as ..."); amavisd-release exits 0 whatever the reply says. */
+static const char *release_reply(const char *out, int *len)
+{
+	for (const char *p = out; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		if (p[0] >= '2' && p[0] <= '5' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+		    (p[3] == ' ' || p[3] == '-')) {
+			*len = (int)strcspn(p, "\n");
+			return p;
+		}
+	}
+	*len = (int)strcspn(out, "\n");
+	return out;
+}
+
 /* amavisd-release, one file at a time so each gets its own line. */
 static int amavis_release(int n, char **files)
 {
@@ -193,12 +208,16 @@ static int amavis_release(int n, char **files)
 	for (int i = 0; i < n; i++) {
 		char *argv[] = {"amavisd-release", files[i], NULL};
 		sb_reset(&out);
-		int st = proc_run_capture(argv, &out, 4096, now_ms() + 60000);
-		int len = (int)strcspn(out.buf, "\n");
-		if (st == 0) {
-			printf("%s: released (%.*s)\n", files[i], len, out.buf);
+		int st = proc_run_capture(argv, &out, 4096, now_ms() + 120000);
+		int len;
+		const char *reply = release_reply(out.buf, &len);
+		if (st == 0 && reply[0] == '2') {
+			printf("%s: released (%.*s)\n", files[i], len > 200 ? 200 : len, reply);
+		} else if (st < 0) {
+			log_warn("%s: not released: amavisd-release did not run", files[i]);
+			rc = EXIT_FAIL;
 		} else {
-			log_warnx("%s: not released: %.*s", files[i], len, st < 0 ? "amavisd-release did not run" : out.buf);
+			log_warnx("%s: not released: %.*s", files[i], len > 200 ? 200 : len, reply);
 			rc = EXIT_FAIL;
 		}
 	}
