@@ -207,8 +207,9 @@ static void render_settings(const struct settings *s, struct rspamd_files *out)
 		"  apply {\n"
 		"    # ARC only on the SRS loop's pass (arc_seal below), DKIM is ours.\n"
 		"    symbols_disabled = [\"ARC_SIGNED\"];\n"
-		"    groups_disabled = [\"rbl\", \"surbl\", \"hfilter\", \"policies\", \"fuzzy\",\n"
-		"                       \"phishing\", \"neural\"];\n"
+		"    # (not \"policies\": DKIM signing is in it; SPF and DMARC skip our mail)\n"
+		"    groups_disabled = [\"rbl\", \"surbl\", \"hfilter\", \"fuzzy\", \"phishing\",\n"
+		"                       \"neural\"];\n"
 		"    actions {\n"
 		"      reject = 100000;\n"
 		"      rewrite_subject = 100000;\n"
@@ -216,7 +217,7 @@ static void render_settings(const struct settings *s, struct rspamd_files *out)
 		"    }\n"
 		"  }\n";
 	sb_addf(t, "# Our users' mail and mail from this host: signed and virus-scanned, not\n"
-		   "# spam-scored as inbound mail (no DNS lists, SPF, DMARC, spam actions).\n"
+		   "# spam-scored as inbound mail (no DNS lists, no spam actions).\n"
 		   "originating_auth {\n  priority = medium;\n  authenticated = true;\n%s}\n"
 		   "originating_local {\n  priority = medium;\n  local = true;\n%s}\n",
 		originating, originating);
