@@ -28,6 +28,7 @@
 #include "config/postfix.h"
 #include "dkim/dkim.h"
 #include "outbound/outbound.h"
+#include "rspamd/hscache.h"
 #include "rspamd/password.h"
 #include "rspamd/rspamd.h"
 #include "tls/tls.h"
@@ -608,6 +609,7 @@ int config_run(void)
 
 	bool seeded = seed_missing_dirs();
 	prepare_runtime_dirs();
+	rspamd_hs_cache_seed();
 	const char *clamd = getenv("CLAMAV_DAEMON");
 	if (path_exists("/usr/sbin/clamd") && !(clamd && !strcmp(clamd, "no")) &&
 	    !clamav_database_present(CLAMAV_DB_DIR))
