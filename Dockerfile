@@ -135,7 +135,7 @@ RUN set -e; chown _rspamd:_rspamd /var/lib/rspamd; \
     printf '{}\n' >/var/lib/rspamd/stats.ucl; chown _rspamd:_rspamd /var/lib/rspamd/stats.ucl; \
     rm -rf /var/log/rspamd/*
 RUN set -e; \
-    for d in /etc/rspamd /var/lib/rspamd /var/lib/redis /etc/clamav /var/lib/clamav; do \
+    for d in /etc/rspamd /var/lib/rspamd /etc/redis /var/lib/redis /etc/clamav /var/lib/clamav; do \
       mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; \
       cp -a "$d" "/usr/share/mtactl/dist$d"; mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
     done; \

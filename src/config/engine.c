@@ -46,7 +46,7 @@ static const char *const persisted_dirs[] = {
 	"/var/lib/dovecot", "/etc/ssl/postfix",
 	"/etc/amavis", "/var/amavis", "/var/lib/amavis", "/var/db/dkim", "/etc/clamav",
 	"/var/lib/clamav", "/etc/spamassassin", "/etc/postsrsd",
-	"/etc/rspamd", "/var/lib/rspamd", "/var/lib/redis"};
+	"/etc/rspamd", "/var/lib/rspamd", "/etc/redis", "/var/lib/redis"};
 
 /* Self-signed or operator-provided files at the old image's paths. */
 #define TLS_DIR "/etc/ssl/postfix"
