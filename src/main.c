@@ -14,6 +14,7 @@
 #include "doctor/doctor.h"
 #include "health/health.h"
 #include "init/init.h"
+#include "quarantine/bounce_watch.h"
 #include "quarantine/quarantine.h"
 #include "queue/filter_watch.h"
 #include "outbound/outbound.h"
@@ -57,7 +58,8 @@ static const struct subcommand subcommands[] = {
 	{"freshclam", freshclam_main, "update the ClamAV database now and then, one log line a run"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
-	{"quarantine", quarantine_main, "ls: list the quarantine (release with amavisd-release FILE)"},
+	{"quarantine", quarantine_main, "ls: list the quarantine; release ID...: deliver it after all"},
+	{"quarantine-bounce", quarantine_bounce_main, "send a DSN for each held message whose destiny is D_BOUNCE"},
 	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"spamd-learn", spamd_learn_main, "feed kopano-spamd's spam/ and ham/ files to sa-learn"},
