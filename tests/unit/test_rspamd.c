@@ -119,6 +119,7 @@ static void test_defaults(void **state)
 	HAS(r.services.buf, "rspamd - /usr/bin/setpriv --reuid=_rspamd");
 	HAS(r.services.buf, "clamd quiet ");
 	HAS(r.services.buf, "postsrsd - ");
+	HAS(r.services.buf, "quarantine-bounce - /usr/local/bin/mtactl quarantine-bounce\n");
 	HASNT(r.services.buf, "amavis");
 	assert_string_equal(params_get(&r.main_cf, "smtpd_milters"), "unix:" RSPAMD_MILTER_SOCKET);
 	assert_string_equal(params_get(&r.main_cf, "non_smtpd_milters"), "unix:" RSPAMD_MILTER_SOCKET);
