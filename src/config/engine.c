@@ -617,6 +617,8 @@ static void prepare_runtime_dirs(void)
 		{"/var/lib/amavis", "amavis", 0750},   {"/var/lib/amavis/tmp", "amavis", 0750},
 		{"/var/amavis/quarantine", "amavis", 0750}, {"/var/lib/clamav", "clamav", 0755},
 		{"/var/lib/mta-sts", "_mta-sts", 0750}, /* the MTA-STS policy cache */
+		/* Postfix makes it when it starts; quarantine-bounce watches it first. */
+		{"/var/spool/postfix/hold", "postfix", 0700},
 		/* rspamd's sockets (the milter's is mode 0666) and data; redis's */
 		{"/run/rspamd", "_rspamd", 0755},      {"/var/lib/rspamd", "_rspamd", 0750},
 		{"/run/redis", "redis", 0750},          {"/var/lib/redis", "redis", 0750},
