@@ -53,6 +53,19 @@ def docker(*args, check=True, timeout=DOCKER_TIMEOUT, input=None, merge=False):
     return p
 
 
+def pause(name, tries=3):
+    """docker pause, tried up to `tries` times 2 s apart: on a loaded machine
+    the cgroup freeze can time out ("OCI runtime pause failed: unable to
+    freeze") although a second try freezes the container at once."""
+    for i in range(tries):
+        p = docker("pause", name, check=False)
+        if p.returncode == 0:
+            return
+        if i + 1 < tries:
+            time.sleep(2)
+    raise DockerError("exit %d: docker pause %s (%d tries)\n%s" % (p.returncode, name, tries, p.stderr))
+
+
 _counter = 0
 
 
