@@ -646,8 +646,8 @@ int config_run(void)
 	if (path_exists("/usr/sbin/clamd") && !(clamd && !strcmp(clamd, "no")) &&
 	    !clamav_database_present(CLAMAV_DB_DIR))
 		log_warnx("ClamAV has no signature database in " CLAMAV_DB_DIR " yet: clamd starts "
-			  "once there is one, and mail waits in the queue until then (never "
-			  "delivered unscanned)");
+			  "once there is one, and mail waits until then (in the queue, or at the "
+			  "sender after a 4xx reply), never delivered unscanned");
 	char previous[32] = "";
 	bool moved = image_changed(this_image(), previous, sizeof previous);
 	bool unlocked = path_exists(unlock) || forced || seeded || moved ||

@@ -100,7 +100,7 @@ int health_main(int argc, char **argv)
 	/* clamd's service is up while it waits for a database (clamav-wait),
 	 * but mail is not scanned, so it waits: not healthy. */
 	if (status_lists(status.buf, "clamd") && !clamav_database_present(CLAMAV_DB_DIR)) {
-		sb_adds(&why, "clamav: no signature database in " CLAMAV_DB_DIR " yet; mail waits in the queue\n");
+		sb_adds(&why, "clamav: no signature database in " CLAMAV_DB_DIR " yet; mail waits\n");
 		ok = false;
 	}
 	ok = smtp_banner_ok(&why) && ok;
