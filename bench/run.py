@@ -860,6 +860,9 @@ def main():
     ap.add_argument("--systems", default=",".join(SYSTEM_KEYS),
                     help="comma-separated systems of the throughput, start-up and size runs "
                          "(default all: %s)" % ",".join(SYSTEM_KEYS))
+    ap.add_argument("--env", action="append", default=[], metavar="SYSTEM:VAR=VALUE",
+                    help="change one variable of a system's container (an empty VALUE removes "
+                         "VAR), e.g. to run an image built before a variable existed there")
     ap.add_argument("--latency-messages", type=int,
                     help="timed DATA per repetition for each filter system (default 100, "
                          "--quick 20; 0: none)")
@@ -898,6 +901,13 @@ def main():
         ap.error("--systems: unknown %s (expected some of %s)" % (
             ", ".join(sorted(bad)) or "(none given)", ",".join(SYSTEM_KEYS)))
     rspamd_image = args.rspamd_image or args.image + ":rspamd"
+    env_changes = []
+    for e in args.env:
+        m = re.match(r"([a-z]+):([A-Z][A-Z0-9_]*)=(.*)$", e)
+        if not m or m.group(1) not in SYSTEM_KEYS:
+            ap.error("--env %r: expected SYSTEM:VAR=VALUE with SYSTEM one of %s"
+                     % (e, ",".join(SYSTEM_KEYS)))
+        env_changes.append(m.groups())
 
     def on_signal(signum, frame):
         raise Terminated()
@@ -927,6 +937,13 @@ def main():
         machine = machine_info()
         results["machine"] = machine
         systems = {k: v for k, v in systems_for(args.image, rspamd_image).items() if k in chosen}
+        for key, var, value in env_changes:
+            if key in systems:
+                if value:
+                    systems[key].env[var] = value
+                else:
+                    systems[key].env.pop(var, None)
+        results["env_changes"] = ["%s:%s=%s" % c for c in env_changes]
         if "size" in only:
             results["size"] = {k: image_size(s.image) for k, s in systems.items()}
         if "config" in only:
