@@ -488,7 +488,10 @@ def bench_throughput(lab, systems, reps, ns, k=100, sessions=20, size=4096):
         n = max(10, ns[sysm.n_key] // 10)
         one_run(lab, name, ip, sysm, n, sessions, size, 120 + n)
         if key in FILTERS:
-            timed_data(lab, name, ip, sysm, 5, size)
+            try:
+                timed_data(lab, name, ip, sysm, 5, size)
+            except (BenchError, OSError, smtplib.SMTPException) as e:
+                log("  %s warm-up latency FAILED: %s" % (key, e))
     keys = list(systems)
     for r in range(reps):
         order = keys[r % len(keys):] + keys[:r % len(keys)]
@@ -565,8 +568,9 @@ def timed_data(lab, container, ip, sysm, k, size=4096, wait_s=300):
     wait_until = time.monotonic() + wait_s
     while count_and_newest(lab, container, sysm.maildir)[0] < k:
         if time.monotonic() > wait_until:
-            raise BenchError("%s: the %d timed messages were not delivered in %d s"
-                             % (sysm.key, k, wait_s))
+            tail = docker("logs", "--tail", "4", container, check=False)
+            raise BenchError("%s: the %d timed messages were not delivered in %d s; log: %s"
+                             % (sysm.key, k, wait_s, (tail.stdout + tail.stderr).strip()[-600:]))
         time.sleep(0.5)
     return lat
 
