@@ -2,15 +2,19 @@
 # bench/README.md. Never part of `make test`. Included from the top Makefile
 # (paths are relative to the project root):
 #   include bench/bench.mk
-#   make bench                          5 repetitions, 2000 (filters: 200) messages
+#   make bench                          5 repetitions, 2000 (filters: 200) messages;
+#                                       stock, mini, base, full, textbook, rspamd
 #   make bench BENCH_ARGS="--quick"     500 (filters: 50) messages
 #   make bench BENCH_ARGS="--reps 7 --only throughput,size"
-# BENCH_DEPS are the prerequisites (the images; empty when the fragment is used
-# alone: make -f bench/bench.mk bench BENCH_DEPS=).
+# BENCH_DEPS are the prerequisites: the stages the bench measures, each a rule
+# of the top Makefile's STAGES (rspamd included: run.py refuses to start without
+# ${IMAGE}:rspamd); empty when the fragment is used alone:
+#   make -f bench/bench.mk bench BENCH_DEPS=
 
-IMAGE      ?= mta
-BENCH_DEPS ?= images
-BENCH_ARGS ?=
+IMAGE        ?= mta
+BENCH_STAGES := mini base full rspamd
+BENCH_DEPS   ?= $(BENCH_STAGES)
+BENCH_ARGS   ?=
 
 .PHONY: bench
 

@@ -2,9 +2,11 @@
 """Benchmarks of the mta images against plain Debian baselines (`make bench`).
 
 Measures, on this machine and in one run, each stage of ${IMAGE}:mini/base/full
-against its baseline and reports ratios of medians:
+and the rspamd image (${IMAGE}:rspamd, or --rspamd-image) against its baseline
+and reports ratios of medians:
 
-  throughput  smtp-source -> all messages delivered (maildir files counted)
+  throughput  smtp-source -> all messages delivered (maildir files counted);
+              for the filter systems also the end-of-DATA latency (p50/p99)
   startup     docker run -> first 220 banner, and -> healthy (our images)
   memory      docker stats of each container idle after start and after the
               throughput run
@@ -56,11 +58,15 @@ TARGETS = {
     "throughput mini/stock": (">=", 0.95),
     "throughput full/textbook": (">=", 1.5),
     "throughput full auth/noauth": (">=", 0.90),
+    "throughput rspamd/textbook": (">=", 10),
+    "throughput rspamd/full": (">=", 5),
     "idle memory mini MB": ("<=", 15),
     "idle memory base MB": ("<=", 40),
     "idle memory full MB": ("<=", 150),
+    "idle memory rspamd MB": ("<=", 150),
     "image mini MB": ("<=", 120),
     "image full MB": ("<=", 450),
+    "image rspamd/full": ("<", 1.0),
     "config 10k mailboxes ms": ("<", 50),
     "config 10k work ms": ("<", 50),
 }
@@ -187,12 +193,24 @@ def mem_usage_mb(container):
 # --- the systems under test ---------------------------------------------------------------
 
 class System:
-    def __init__(self, key, image, env, maildir, health, clamdb=False, n_key="n"):
+    """ready_mail: ready only once a message is accepted (250 at the end of DATA):
+    a before-queue filter (rspamd) answers 4xx until it is up, and the image's
+    health check may pass before that."""
+
+    def __init__(self, key, image, env, maildir, health, clamdb=False, n_key="n",
+                 ready_mail=False):
         self.key, self.image, self.env, self.maildir = key, image, env, maildir
         self.health, self.clamdb, self.n_key = health, clamdb, n_key
+        self.ready_mail = ready_mail
 
 
-def systems_for(image):
+# Every system, in the order of the tables; FILTERS are the ones with a content
+# filter (fewer messages, end-of-DATA latency measured).
+SYSTEM_KEYS = ("stock", "mini", "base", "full", "textbook", "rspamd")
+FILTERS = ("rspamd", "full", "textbook")
+
+
+def systems_for(image, rspamd_image):
     box = {"MAIL_BOXES": "bench@example.com:bench/"}
     return {
         "stock": System("stock", STOCK_IMAGE, {}, "/var/mail/bench/new", False),
@@ -211,6 +229,11 @@ def systems_for(image):
                        "/var/mail/bench/new", True, clamdb=True, n_key="n_filter"),
         "textbook": System("textbook", TEXTBOOK_IMAGE, {}, "/var/mail/bench/new", False,
                            clamdb=True, n_key="n_filter"),
+        # rspamd as a before-queue milter, with the same ClamAV database as full;
+        # delivered by Postfix's virtual(8) to the same maildir.
+        "rspamd": System("rspamd", rspamd_image, dict(box, CLAMAV_FRESHCLAM="no"),
+                         "/var/mail/bench/new", True, clamdb=True, n_key="n_filter",
+                         ready_mail=True),
     }
 
 
@@ -236,14 +259,17 @@ class Lab:
 
     def clam_volume(self, system):
         """A ClamAV database holding only the EICAR test signature, owned by the
-        clamav user of that system's image (made with that image's sigtool)."""
+        clamav user of that system's image (its uid differs between images). The
+        line is what `sigtool --md5 eicar.com` prints (MD5:size:name), written
+        here because not every image has sigtool (rspamd has clamd only)."""
         if system.image not in self.clamdb:
             v = self.s.volume("clamdb-" + system.key)
+            hdb = "%s:%d:eicar.com" % (hashlib.md5(EICAR.encode()).hexdigest(), len(EICAR))
             docker("run", "--rm", "--label", self.s.label, "--network", "none",
                    "-v", v + ":/var/lib/clamav", "--entrypoint", "sh", system.image, "-c",
-                   'printf "%s" "$1" >/tmp/eicar.com && cd /tmp && sigtool --md5 eicar.com '
-                   '>/var/lib/clamav/eicar.hdb && chown -R clamav:clamav /var/lib/clamav/',
-                   "sh", EICAR, timeout=120)
+                   'printf "%s\\n" "$1" >/var/lib/clamav/eicar.hdb '
+                   '&& chown -R clamav:clamav /var/lib/clamav/',
+                   "sh", hdb, timeout=120)
             self.clamdb[system.image] = v
         return self.clamdb[system.image]
 
@@ -303,11 +329,31 @@ def read_banner(ip, deadline, container=None):
     return None
 
 
+def first_accepted(ip, deadline):
+    """Send one message until the end of DATA is answered 250 (4xx and refused
+    connections: again after 0.2 s). Returns the time, None at the deadline."""
+    msg = ("From: sender@client.test\r\nTo: bench@example.com\r\nSubject: ready\r\n"
+           "Message-ID: <ready.%s@client.test>\r\n\r\nready\r\n" % secrets.token_hex(6))
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP(ip, 25, timeout=max(1, min(30, deadline - time.monotonic()))) as s:
+                s.sendmail("from@client.test", ["bench@example.com"], msg)
+            return time.monotonic()
+        except smtplib.SMTPResponseException as e:
+            if e.smtp_code >= 500:
+                raise BenchError("%s refused the ready message: %d %s" % (ip, e.smtp_code, e.smtp_error))
+        except (OSError, smtplib.SMTPException):
+            pass
+        time.sleep(0.2)
+    return None
+
+
 # --- 2 + 3: start-up and idle memory ----------------------------------------------------------
 
 def bench_startup(lab, systems, reps, settle):
     log("start-up: %d repetitions of %s" % (reps, ", ".join(systems)))
-    res = {k: {"banner_s": [], "healthy_s": [], "idle_mem_mb": []} for k in systems}
+    res = {k: {"banner_s": [], "healthy_s": [], "mail_s": [], "idle_mem_mb": [], "quiet_mem_mb": []}
+           for k in systems}
     keys = list(systems)
     for r in range(reps):
         order = keys[r % len(keys):] + keys[:r % len(keys)]
@@ -335,16 +381,25 @@ def bench_startup(lab, systems, reps, settle):
                 th.join(190)
             b = tb - t0 if tb else None
             h = healthy["t"] - t0 if "t" in healthy else None
+            tm = first_accepted(ip, t0 + 180) if sysm.ready_mail and tb else None
+            m = tm - t0 if tm else None
             res[key]["banner_s"].append(b)
             res[key]["healthy_s"].append(h)
+            res[key]["mail_s"].append(m)
             time.sleep(settle)
             mem = mem_usage_mb(name) if running(name) else None
             res[key]["idle_mem_mb"].append(mem)
-            log("  %-8s rep %d: banner %s s, healthy %s s, idle %.1f MB" % (
-                key, r + 1, "%.2f" % b if b else "FAILED", "%.2f" % h if h else "-", mem or 0))
+            # and once the start-up work is over (rspamd compiles its regular
+            # expressions after the banner): memory when the CPU is quiet
+            quiet_s = wait_quiet(lab, name) if mem is not None else None
+            qmem = mem_usage_mb(name) if quiet_s is not None and running(name) else None
+            res[key]["quiet_mem_mb"].append(qmem)
+            log("  %-8s rep %d: banner %s s, healthy %s s, mail %s s, idle %.1f MB, quiet %s MB" % (
+                key, r + 1, "%.2f" % b if b else "FAILED", "%.2f" % h if h else "-",
+                fmt(m, none="-"), mem or 0, fmt(qmem, "%.1f", "-")))
             docker("rm", "-f", "-v", name, timeout=120)
     for key in res:
-        for m in ("banner_s", "healthy_s", "idle_mem_mb"):
+        for m in ("banner_s", "healthy_s", "mail_s", "idle_mem_mb", "quiet_mem_mb"):
             res[key][m + "_median"] = median(res[key][m])
     return res
 
@@ -384,9 +439,28 @@ def one_run(lab, container, ip, sysm, n, sessions, size, deadline_s):
     raise BenchError("%s: %d of %d messages delivered within %ds" % (sysm.key, count, n, deadline_s))
 
 
-def bench_throughput(lab, systems, reps, ns, sessions=20, size=4096):
-    log("throughput: %d repetitions of %s" % (reps, ", ".join(
-        "%s (%d msgs)" % (k, ns[s.n_key]) for k, s in systems.items())))
+def wait_quiet(lab, container, window=2.0, share=0.05, limit=180):
+    """Wait until the container uses less than `share` of one core over `window`
+    seconds (its start-up work done: rspamd compiles its regular expressions
+    after Postfix answers). Returns the seconds waited, None after `limit`."""
+    t0 = time.monotonic()
+    c0 = cpu_seconds(lab, container)
+    while c0 is not None and time.monotonic() - t0 < limit:
+        time.sleep(window)
+        c1 = cpu_seconds(lab, container)
+        if c1 is None:
+            break
+        if c1 - c0 < share * window:
+            return time.monotonic() - t0
+        c0 = c1
+    log("  %s: not quiet within %d s" % (container, limit))
+    return None
+
+
+def bench_throughput(lab, systems, reps, ns, k=100, sessions=20, size=4096):
+    log("throughput: %d repetitions of %s; %d timed DATA for %s" % (reps, ", ".join(
+        "%s (%d msgs)" % (key, ns[s.n_key]) for key, s in systems.items()), k,
+        ", ".join(key for key in systems if key in FILTERS)))
     res = {}
     running = {}
     for key, sysm in systems.items():
@@ -400,14 +474,24 @@ def bench_throughput(lab, systems, reps, ns, sessions=20, size=4096):
                 if time.monotonic() > deadline:
                     raise BenchError("%s: not healthy within 180 s" % key)
                 time.sleep(0.5)
+        if sysm.ready_mail and first_accepted(ip, time.monotonic() + 180) is None:
+            raise BenchError("%s: no message accepted within 180 s" % key)
         running[key] = (name, ip)
         res[key] = {"messages": ns[sysm.n_key], "sessions": sessions, "size": size, "seconds": [],
                     "msgs_per_s": []}
+        if key in FILTERS:
+            res[key].update(latency_messages=k, latency_s=[])
     time.sleep(5)
     for key, sysm in systems.items():   # warm-up, not counted
         name, ip = running[key]
+        wait_quiet(lab, name)
         n = max(10, ns[sysm.n_key] // 10)
         one_run(lab, name, ip, sysm, n, sessions, size, 120 + n)
+        if key in FILTERS:
+            try:
+                timed_data(lab, name, ip, sysm, 5, size)
+            except (BenchError, OSError, smtplib.SMTPException) as e:
+                log("  %s warm-up latency FAILED: %s" % (key, e))
     keys = list(systems)
     for r in range(reps):
         order = keys[r % len(keys):] + keys[:r % len(keys)]
@@ -424,10 +508,23 @@ def bench_throughput(lab, systems, reps, ns, sessions=20, size=4096):
             res[key]["msgs_per_s"].append(n / secs if secs else None)
             if secs:
                 log("  %-8s rep %d: %d msgs in %.2f s = %.1f msgs/s" % (key, r + 1, n, secs, n / secs))
+            if key in FILTERS and k:
+                try:
+                    lat = timed_data(lab, name, ip, sysm, k, size)
+                except (BenchError, OSError, smtplib.SMTPException) as e:
+                    log("  %s rep %d latency FAILED: %s" % (key, r + 1, e))
+                    continue
+                res[key]["latency_s"] += lat
+                log("  %-8s rep %d: end of DATA p50 %.1f ms, p99 %.1f ms (%d msgs)" % (
+                    key, r + 1, 1000 * percentile(lat, 0.5), 1000 * percentile(lat, 0.99), k))
     time.sleep(5)
     for key in keys:
         res[key]["seconds_median"] = median(res[key]["seconds"])
         res[key]["msgs_per_s_median"] = median(res[key]["msgs_per_s"])
+        if "latency_s" in res[key]:
+            lat = res[key]["latency_s"]
+            res[key]["latency_p50_ms"] = 1000 * percentile(lat, 0.5) if lat else None
+            res[key]["latency_p99_ms"] = 1000 * percentile(lat, 0.99) if lat else None
         res[key]["mem_after_mb"] = mem_usage_mb(running[key][0])
         docker("rm", "-f", "-v", running[key][0], timeout=120)
     return res
@@ -460,6 +557,22 @@ def data_latencies(ip, k, size=4096):
         finally:
             s.quit()
     return out
+
+
+def timed_data(lab, container, ip, sysm, k, size=4096, wait_s=300):
+    """data_latencies of k messages into the emptied maildir, returned once all k
+    are delivered: after-queue filters (amavis) still work on them after the
+    reply and would take the CPU of the next timed run."""
+    lab.exec(container, "find %s -type f -delete" % sysm.maildir, check=False)
+    lat = data_latencies(ip, k, size)
+    wait_until = time.monotonic() + wait_s
+    while count_and_newest(lab, container, sysm.maildir)[0] < k:
+        if time.monotonic() > wait_until:
+            tail = docker("logs", "--tail", "4", container, check=False)
+            raise BenchError("%s: the %d timed messages were not delivered in %d s; log: %s"
+                             % (sysm.key, k, wait_s, (tail.stdout + tail.stderr).strip()[-600:]))
+        time.sleep(0.5)
+    return lat
 
 
 def cpu_seconds(lab, container):
@@ -499,7 +612,7 @@ def bench_auth(lab, image, reps, n, k=100, sessions=20, size=4096):
         time.sleep(5)
         for key, sysm in systems.items():   # warm-up, not counted
             one_run(lab, running_[key][0], running_[key][1], sysm, max(10, n // 10), sessions, size, 240)
-            data_latencies(running_[key][1], 10, size)
+            timed_data(lab, running_[key][0], running_[key][1], sysm, 10, size)
         keys = list(systems)
         for r in range(reps):
             for key in keys[r % 2:] + keys[:r % 2]:
@@ -510,16 +623,8 @@ def bench_auth(lab, image, reps, n, k=100, sessions=20, size=4096):
                 res[key]["msgs_per_s"].append(n / secs)
                 if cpu0 is not None and cpu1 is not None:
                     res[key]["cpu_ms_per_msg"].append(1000 * (cpu1 - cpu0) / n)
-                lab.exec(name, "find %s -type f -delete" % systems[key].maildir, check=False)
-                lat = data_latencies(ip, k, size)
+                lat = timed_data(lab, name, ip, systems[key], k, size)
                 res[key]["latency_s"] += lat
-                # the timed messages still pass amavis: let them, before the
-                # other system's run (it would share the CPU with them)
-                wait_until = time.monotonic() + 300
-                while count_and_newest(lab, name, systems[key].maildir)[0] < k:
-                    if time.monotonic() > wait_until:
-                        raise BenchError("%s: the timed messages were not delivered in 300 s" % key)
-                    time.sleep(0.5)
                 log("  %-11s rep %d: %.1f msgs/s, %s ms CPU per msg, end of DATA p50 %.1f ms" % (
                     key, r + 1, n / secs, fmt((res[key]["cpu_ms_per_msg"] or [None])[-1], "%.1f"),
                     1000 * percentile(lat, 0.5)))
@@ -645,7 +750,7 @@ def report(results, machine):
         w("Throughput (smtp-source, 20 sessions, 4 KB, until all delivered)")
         w("  %-9s %6s %9s %9s %9s" % ("system", "msgs", "seconds", "msgs/s", "ratio"))
         for k, ref in (("stock", None), ("mini", "stock"), ("base", "stock"),
-                       ("textbook", None), ("full", "textbook")):
+                       ("textbook", None), ("full", "textbook"), ("rspamd", "textbook")):
             if k not in tp:
                 continue
             d = tp[k]
@@ -653,9 +758,25 @@ def report(results, machine):
             w("  %-9s %6d %9s %9s %9s" % (k, d["messages"], fmt(d["seconds_median"]),
                                           fmt(d["msgs_per_s_median"], "%.1f"),
                                           (fmt(r) + " " + ref) if r else "-"))
+        if "rspamd" in tp and "full" in tp:
+            w("  rspamd/full: %s" % fmt(ratio(tp["rspamd"]["msgs_per_s_median"],
+                                              tp["full"]["msgs_per_s_median"])))
         if "full" in tp and "stock" in tp:
             w("  full/stock (information): %s" % fmt(ratio(tp["full"]["msgs_per_s_median"],
                                                             tp["stock"]["msgs_per_s_median"]), "%.3f"))
+        lat = [k for k in FILTERS if k in tp and "latency_s" in tp[k]]
+        if lat:
+            w("")
+            w("End-of-DATA latency (final dot -> reply; %d messages per repetition, one session"
+              % tp[lat[0]]["latency_messages"])
+            w("  each, one after another from the host, after each throughput run)")
+            w("  %-9s %7s %9s %9s %9s" % ("system", "msgs", "p50 ms", "p99 ms", "max ms"))
+            for k in lat:
+                d = tp[k]
+                w("  %-9s %7d %9s %9s %9s" % (k, len(d["latency_s"]), fmt(d["latency_p50_ms"], "%.1f"),
+                                               fmt(d["latency_p99_ms"], "%.1f"),
+                                               fmt(1000 * max(d["latency_s"]) if d["latency_s"] else None,
+                                                   "%.1f")))
     au = results.get("auth")
     if au:
         w("")
@@ -673,28 +794,35 @@ def report(results, machine):
     st = results.get("startup")
     if st:
         w("")
-        w("Start-up (docker run -> first 220 banner / -> healthy, --health-interval=1s)")
-        w("  %-9s %9s %9s %9s" % ("system", "banner s", "vs stock", "healthy s"))
+        w("Start-up (docker run -> first 220 banner / -> healthy, --health-interval=1s /")
+        w("  -> first message accepted, before-queue filters only)")
+        w("  %-9s %9s %9s %9s %9s" % ("system", "banner s", "vs stock", "healthy s", "mail s"))
         sb = st.get("stock", {}).get("banner_s_median")
-        for k in ("stock", "mini", "base", "full", "textbook"):
+        for k in SYSTEM_KEYS:
             if k in st:
                 d = st[k]
-                w("  %-9s %9s %9s %9s" % (k, fmt(d["banner_s_median"]),
-                                           fmt(ratio(d["banner_s_median"], sb)),
-                                           fmt(d["healthy_s_median"], none="-")))
+                w("  %-9s %9s %9s %9s %9s" % (k, fmt(d["banner_s_median"]),
+                                               fmt(ratio(d["banner_s_median"], sb)),
+                                               fmt(d["healthy_s_median"], none="-"),
+                                               fmt(d.get("mail_s_median"), none="-")))
     if st or tp:
         w("")
-        w("Memory (docker stats MemUsage, MB)")
-        w("  %-9s %9s %9s %12s %9s" % ("system", "idle", "vs stock", "after load", "vs stock"))
-        for k in ("stock", "mini", "base", "full", "textbook"):
+        w("Memory (docker stats MemUsage, MB; idle = %s s after ready, quiet = then once the"
+          % fmt(results.get("settle"), "%g"))
+        w("  container used < 5% of a core over 2 s)")
+        w("  %-9s %9s %9s %9s %12s %9s" % ("system", "idle", "vs stock", "quiet", "after load",
+                                            "vs stock"))
+        for k in SYSTEM_KEYS:
             idle = st[k]["idle_mem_mb_median"] if st and k in st else None
+            quiet = st[k].get("quiet_mem_mb_median") if st and k in st else None
             after = tp[k]["mem_after_mb"] if tp and k in tp else None
             si = st["stock"]["idle_mem_mb_median"] if st and "stock" in st else None
             sa = tp["stock"]["mem_after_mb"] if tp and "stock" in tp else None
             if idle is None and after is None:
                 continue
-            w("  %-9s %9s %9s %12s %9s" % (k, fmt(idle, "%.1f"), fmt(ratio(idle, si)),
-                                            fmt(after, "%.1f"), fmt(ratio(after, sa))))
+            w("  %-9s %9s %9s %9s %12s %9s" % (k, fmt(idle, "%.1f"), fmt(ratio(idle, si)),
+                                                fmt(quiet, "%.1f"), fmt(after, "%.1f"),
+                                                fmt(ratio(after, sa))))
     cf = results.get("config")
     if cf:
         w("")
@@ -715,9 +843,12 @@ def report(results, machine):
     if sz:
         w("")
         w("Image size (docker image inspect .Size, MB = 1e6 bytes)")
-        for k in ("stock", "mini", "base", "full", "textbook"):
+        for k in SYSTEM_KEYS:
             if k in sz:
-                w("  %-9s %8.1f  %5.2fx stock" % (k, sz[k] / 1e6, sz[k] / sz["stock"]))
+                w("  %-9s %8.1f  %s" % (k, sz[k] / 1e6, "%5.2fx stock" % (sz[k] / sz["stock"])
+                                        if "stock" in sz else ""))
+        if "rspamd" in sz and "full" in sz:
+            w("  rspamd/full: %.2f" % (sz["rspamd"] / sz["full"]))
     w("")
     w("Targets")
     tpm = lambda k: tp[k]["msgs_per_s_median"] if tp and k in tp else None
@@ -726,10 +857,13 @@ def report(results, machine):
     w(target_line("throughput full/textbook", ratio(tpm("full"), tpm("textbook"))))
     w(target_line("throughput full auth/noauth", results["auth"]["throughput_ratio"]
                   if results.get("auth") else None))
-    for k in ("mini", "base", "full"):
+    w(target_line("throughput rspamd/textbook", ratio(tpm("rspamd"), tpm("textbook"))))
+    w(target_line("throughput rspamd/full", ratio(tpm("rspamd"), tpm("full"))))
+    for k in ("mini", "base", "full", "rspamd"):
         w(target_line("idle memory %s MB" % k, stm(k)))
     for k in ("mini", "full"):
         w(target_line("image %s MB" % k, sz[k] / 1e6 if sz and k in sz else None))
+    w(target_line("image rspamd/full", ratio(sz.get("rspamd"), sz.get("full")) if sz else None))
     c10 = cf["runs"]["10000"] if cf and "10000" in cf["runs"] else {}
     w(target_line("config 10k mailboxes ms", c10.get("inside_ms_median")))
     w(target_line("config 10k work ms", c10.get("work_ms_median")))
@@ -758,6 +892,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--image", default=os.environ.get("IMAGE") or "mta",
                     help="name of the images to test (default $IMAGE or mta)")
+    ap.add_argument("--rspamd-image",
+                    help="the rspamd image (default IMAGE:rspamd), e.g. another helper's build")
+    ap.add_argument("--systems", default=",".join(SYSTEM_KEYS),
+                    help="comma-separated systems of the throughput, start-up and size runs "
+                         "(default all: %s)" % ",".join(SYSTEM_KEYS))
+    ap.add_argument("--env", action="append", default=[], metavar="SYSTEM:VAR=VALUE",
+                    help="change one variable of a system's container (an empty VALUE removes "
+                         "VAR), e.g. to run an image built before a variable existed there")
+    ap.add_argument("--latency-messages", type=int,
+                    help="timed DATA per repetition for each filter system (default 100, "
+                         "--quick 20; 0: none)")
     ap.add_argument("--base", default=os.environ.get("BASE") or "debian:bookworm-slim",
                     help="base image of the baselines")
     ap.add_argument("--reps", type=int, default=5, help="repetitions (default 5; medians)")
@@ -784,20 +929,42 @@ def main():
         log("warning: %d repetitions; the reported medians want at least 5" % args.reps)
     ns = {"n": args.messages or (500 if args.quick else 2000),
           "n_filter": args.filter_messages or (50 if args.quick else 200)}
+    k_lat = args.latency_messages if args.latency_messages is not None else (20 if args.quick else 100)
+    if k_lat < 0:
+        ap.error("--latency-messages must be 0 or more")
+    chosen = [k for k in args.systems.split(",") if k]
+    bad = set(chosen) - set(SYSTEM_KEYS)
+    if bad or not chosen:
+        ap.error("--systems: unknown %s (expected some of %s)" % (
+            ", ".join(sorted(bad)) or "(none given)", ",".join(SYSTEM_KEYS)))
+    rspamd_image = args.rspamd_image or args.image + ":rspamd"
+    env_changes = []
+    for e in args.env:
+        m = re.match(r"([a-z]+):([A-Z][A-Z0-9_]*)=(.*)$", e)
+        if not m or m.group(1) not in SYSTEM_KEYS:
+            ap.error("--env %r: expected SYSTEM:VAR=VALUE with SYSTEM one of %s"
+                     % (e, ",".join(SYSTEM_KEYS)))
+        env_changes.append(m.groups())
 
     def on_signal(signum, frame):
         raise Terminated()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    for stage in ("mini", "base", "full"):
-        if docker("image", "inspect", "%s:%s" % (args.image, stage), check=False).returncode:
-            sys.exit("bench: image %s:%s is missing (make images)" % (args.image, stage))
+    # mini is the load client and the config step's image; full runs the auth part
+    needed = {args.image + ":mini"} | {systems_for(args.image, rspamd_image)[k].image
+                                      for k in chosen if k not in ("stock", "textbook")}
+    if "auth" in only:
+        needed.add(args.image + ":full")
+    for tag in sorted(needed):
+        if docker("image", "inspect", tag, check=False).returncode:
+            sys.exit("bench: image %s is missing (make images)" % tag)
 
     session = Session()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    results = {"timestamp": stamp, "image": args.image, "reps": args.reps, "messages": ns,
-               "session": session.prefix}
+    results = {"timestamp": stamp, "image": args.image, "rspamd_image": rspamd_image,
+               "reps": args.reps, "messages": ns, "latency_messages": k_lat,
+               "settle": args.settle, "session": session.prefix}
     rc = 0
     try:
         # the textbook stack is the stock baseline plus the filters
@@ -806,7 +973,14 @@ def main():
             ensure_built(tag, os.path.join(HERE, d), base)
         machine = machine_info()
         results["machine"] = machine
-        systems = systems_for(args.image)
+        systems = {k: v for k, v in systems_for(args.image, rspamd_image).items() if k in chosen}
+        for key, var, value in env_changes:
+            if key in systems:
+                if value:
+                    systems[key].env[var] = value
+                else:
+                    systems[key].env.pop(var, None)
+        results["env_changes"] = ["%s:%s=%s" % c for c in env_changes]
         if "size" in only:
             results["size"] = {k: image_size(s.image) for k, s in systems.items()}
         if "config" in only:
@@ -816,7 +990,7 @@ def main():
             if "startup" in only:
                 results["startup"] = bench_startup(lab, systems, args.reps, args.settle)
             if "throughput" in only:
-                results["throughput"] = bench_throughput(lab, systems, args.reps, ns)
+                results["throughput"] = bench_throughput(lab, systems, args.reps, ns, k_lat)
             if "auth" in only:
                 results["auth"] = bench_auth(lab, args.image, args.reps, ns["n_filter"])
     except (KeyboardInterrupt, Terminated):
@@ -838,7 +1012,8 @@ def main():
     for part in ("throughput", "startup", "config", "size", "auth"):
         if part in results:
             path = os.path.join(RESULTS, "%s-%s.json" % (part, stamp))
-            doc = {k: results[k] for k in ("timestamp", "image", "reps", "messages", "machine")}
+            doc = {k: results[k] for k in ("timestamp", "image", "rspamd_image", "reps", "messages",
+                                           "machine")}
             doc[part] = results[part]
             if part == "startup" and "throughput" in results:
                 doc["memory_after_load_mb"] = {k: v["mem_after_mb"]
@@ -848,12 +1023,15 @@ def main():
             written.append(path)
     if "startup" in results or "throughput" in results:
         path = os.path.join(RESULTS, "memory-%s.json" % stamp)
-        doc = {k: results[k] for k in ("timestamp", "image", "reps", "messages", "machine")}
+        doc = {k: results[k] for k in ("timestamp", "image", "rspamd_image", "reps", "messages",
+                                       "settle", "machine")}
         doc["memory_mb"] = {k: {
             "idle": results.get("startup", {}).get(k, {}).get("idle_mem_mb_median"),
             "idle_runs": results.get("startup", {}).get(k, {}).get("idle_mem_mb"),
+            "quiet": results.get("startup", {}).get(k, {}).get("quiet_mem_mb_median"),
+            "quiet_runs": results.get("startup", {}).get(k, {}).get("quiet_mem_mb"),
             "after_load": results.get("throughput", {}).get(k, {}).get("mem_after_mb")}
-            for k in ("stock", "mini", "base", "full", "textbook")}
+            for k in SYSTEM_KEYS if k in chosen}
         with open(path, "w") as f:
             json.dump(doc, f, indent=1)
         written.append(path)
