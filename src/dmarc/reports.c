@@ -113,6 +113,9 @@ static int run_once(bool now_mode)
 			log_info("DMARC reports: %d sent for %d domain%s", s.sent, s.reports,
 				 s.reports == 1 ? "" : "s");
 		}
+	} else if (rc == 0 && strstr(out.buf, "No reports for ")) {
+		/* rspamadm's answer when no domain sent us mail with a rua= */
+		log_info("DMARC reports: none to send");
 	} else {
 		char line[256];
 		last_line(out.buf, line, sizeof line);

@@ -77,9 +77,22 @@ enum learn_result learn_classify(enum learn_backend b, int status, const char *o
 	return LEARN_FAILED;
 }
 
-/* The last non-empty line of the learner's output, printable, bounded. */
+/* The learner's reason, printable, bounded: rspamc's `error = "...";`
+ * line (it exits 0 even then: "contains less tokens than required"), else
+ * the last non-empty line of the output. */
 static void last_line(const char *output, struct strbuf *why)
 {
+	const char *err = strstr(output, "error = ");
+	if (err) {
+		const char *eol = strchr(err, '\n');
+		output = err;
+		if (eol) {
+			size_t n = 0;
+			for (const char *p = err; p < eol && n < WHY_MAX; p++, n++)
+				sb_addc(why, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
+			return;
+		}
+	}
 	const char *end = output + strlen(output);
 	while (end > output && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
 		end--;

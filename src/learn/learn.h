@@ -27,8 +27,9 @@ enum learn_backend learn_backend(void);
 const char *learn_backend_name(enum learn_backend b);
 
 /* What the learner's exit status and output (stdout and stderr) mean.
- * rspamc prints "success = true;" when learned and "... has been already
- * learned as spam, ignore it" (HTTP 208) for a known message; sa-learn
+ * rspamc prints "success = true;" when learned and `error = "<id> has been
+ * already learned as spam, ignore it";` for a known message (exit 0 for
+ * both, and for "contains less tokens than required"); sa-learn
  * prints "Learned tokens from N message(s) (M message(s) examined)",
  * N = 0 for a known one. */
 enum learn_result learn_classify(enum learn_backend b, int status, const char *output);

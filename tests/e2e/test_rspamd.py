@@ -360,8 +360,9 @@ def test_kopano_spamd_learned_into_rspamd_bayes(fleet):
                                                     c.logs()[-3000:])) from None
     assert not [n for n in c.exec(["ls", d]).stdout.split() if n.endswith(".failed")], \
         "learning failed:\n%s" % c.logs()[-3000:]
-    after = wait_for(lambda: (bayes_learned(c) or 0) >= before + 3 and bayes_learned(c), timeout=30,
-                     interval=2, what="BAYES_SPAM learned to rise by 3 (from %d)" % before)
+    # the controller refreshes its statistics from redis every few tens of seconds
+    after = wait_for(lambda: (bayes_learned(c) or 0) >= before + 3 and bayes_learned(c), timeout=120,
+                     interval=3, what="BAYES_SPAM learned to rise by 3 (from %d)" % before)
     assert after == before + 3, (before, after)
 
 
@@ -374,7 +375,7 @@ def test_mtactl_learn_spam_and_ham(fleet):
     p = c.exec(["mtactl", "learn", "spam", path], check=False, timeout=90)
     out = (p.stdout + p.stderr).strip()
     assert p.returncode == 0 and len(out.splitlines()) == 1 and "learned" in out, (p.returncode, out)
-    wait_for(lambda: (bayes_learned(c) or 0) == before + 1, timeout=30, interval=1,
+    wait_for(lambda: (bayes_learned(c) or 0) == before + 1, timeout=120, interval=3,
              what="BAYES_SPAM learned %d -> %d" % (before, before + 1))
     p = c.exec(["mtactl", "learn", "spam", path], check=False, timeout=90)
     out = (p.stdout + p.stderr).strip()
