@@ -3,7 +3,7 @@
 
 IMAGE   ?= mta
 BASE    ?= debian:bookworm-slim
-STAGES  := mini base full
+STAGES  := mini base full rspamd
 # The stage that `latest` and the bare version tags (1.0.0, 1.0, 1) name.
 DEFAULT_STAGE := full
 PROJECT := mta

@@ -16,6 +16,7 @@
 #include "health/health.h"
 #include "init/init.h"
 #include "learn/learn.h"
+#include "quarantine/bounce_watch.h"
 #include "quarantine/quarantine.h"
 #include "queue/filter_watch.h"
 #include "outbound/outbound.h"
@@ -61,7 +62,8 @@ static const struct subcommand subcommands[] = {
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
 	{"learn", learn_main, "learn a message FILE as spam or ham (rspamc or sa-learn): learn spam|ham FILE"},
-	{"quarantine", quarantine_main, "ls: list the quarantine (release with amavisd-release FILE)"},
+	{"quarantine", quarantine_main, "ls: list the quarantine; release ID...: deliver it after all"},
+	{"quarantine-bounce", quarantine_bounce_main, "send a DSN for each held message whose destiny is D_BOUNCE"},
 	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"spamd-learn", spamd_learn_main, "learn kopano-spamd's spam/ and ham/ files (as mtactl learn)"},

@@ -28,6 +28,8 @@
 #include "config/postfix.h"
 #include "dkim/dkim.h"
 #include "outbound/outbound.h"
+#include "rspamd/password.h"
+#include "rspamd/rspamd.h"
 #include "tls/tls.h"
 
 extern char **environ;
@@ -42,7 +44,8 @@ static const char *const persisted_dirs[] = {
 	"/etc/postfix", "/var/spool/postfix", "/var/mail", "/var/lib/postfix", "/etc/dovecot",
 	"/var/lib/dovecot", "/etc/ssl/postfix",
 	"/etc/amavis", "/var/amavis", "/var/lib/amavis", "/var/db/dkim", "/etc/clamav",
-	"/var/lib/clamav", "/etc/spamassassin", "/etc/postsrsd"};
+	"/var/lib/clamav", "/etc/spamassassin", "/etc/postsrsd",
+	"/etc/rspamd", "/var/lib/rspamd", "/var/lib/redis"};
 
 /* Self-signed or operator-provided files at the old image's paths. */
 #define TLS_DIR "/etc/ssl/postfix"
@@ -110,9 +113,15 @@ static void read_setting_names(char **argv, struct strlist *out)
 	qsort(out->item, out->len, sizeof *out->item, cmp_strp);
 }
 
+/* The rspamd image has full's variables (its filter is another). */
+static bool image_rspamd(void)
+{
+	return path_exists("/usr/bin/rspamd");
+}
+
 static enum var_stage image_stage(void)
 {
-	if (path_exists("/usr/sbin/amavisd-new") || path_exists("/usr/sbin/amavisd"))
+	if (path_exists("/usr/sbin/amavisd-new") || path_exists("/usr/sbin/amavisd") || image_rspamd())
 		return STAGE_FULL;
 	return path_exists("/usr/sbin/dovecot") ? STAGE_BASE : STAGE_MINI;
 }
@@ -175,6 +184,7 @@ static void host_facts(enum var_stage stage, struct postfix_host *host)
 	host->stage = stage;
 	host->filters = stage == STAGE_FULL;
 	host->filter_children = filters_amavis_children();
+	host->rspamd = image_rspamd();
 	struct passwd *pw = getpwnam("postfix");
 	if (!pw)
 		fatalx(EXIT_SYSTEM, "no postfix user in /etc/passwd");
@@ -346,6 +356,24 @@ static void ensure_srs_secret(void)
 	sb_free(&text);
 }
 
+/* Every MAIL_DOMAIN's key, made or imported once (full and rspamd). */
+static void install_dkim_keys(const struct settings *s)
+{
+	struct strbuf given, why;
+	sb_init(&given);
+	sb_init(&why);
+	bool have_key = *s->value[V_DKIM_PRIVATEKEY] &&
+			dkim_key_pem_from_value(s->value[V_DKIM_PRIVATEKEY], &given, &why);
+	unsigned long bits = 2048;
+	is_uint(s->value[V_DKIM_KEYBITS], 4096, &bits);
+	for (size_t i = 0; i < s->domains.len; i++)
+		if (dkim_install(s->domains.item[i], s->value[V_DKIM_SELECTOR], (int)bits,
+				 have_key ? given.buf : NULL) < 0)
+			fatalx(EXIT_SYSTEM, "no DKIM key for %s", s->domains.item[i]);
+	sb_free(&given);
+	sb_free(&why);
+}
+
 /* The full image: amavis, SpamAssassin, ClamAV, DKIM keys, PostSRSd. */
 static void write_filters(const struct settings *s, const struct postfix_host *host,
 			  struct strbuf *services)
@@ -366,22 +394,45 @@ static void write_filters(const struct settings *s, const struct postfix_host *h
 		write_file(AUTHRES_QUARANTINE_CHECKS, &checks, 0644);
 	sb_free(&milter_conf);
 	sb_free(&checks);
-	struct strbuf given, why;
-	sb_init(&given);
-	sb_init(&why);
-	bool have_key = *s->value[V_DKIM_PRIVATEKEY] &&
-			dkim_key_pem_from_value(s->value[V_DKIM_PRIVATEKEY], &given, &why);
-	unsigned long bits = 2048;
-	is_uint(s->value[V_DKIM_KEYBITS], 4096, &bits);
-	for (size_t i = 0; i < s->domains.len; i++)
-		if (dkim_install(s->domains.item[i], s->value[V_DKIM_SELECTOR], (int)bits,
-				 have_key ? given.buf : NULL) < 0)
-			fatalx(EXIT_SYSTEM, "no DKIM key for %s", s->domains.item[i]);
-	sb_free(&given);
-	sb_free(&why);
+	install_dkim_keys(s);
 	ensure_srs_secret();
 	outbound_write_files(s);
 	filters_services(s, services);
+}
+
+/* The rspamd image: rspamd, redis, clamd, DKIM keys, PostSRSd. */
+static void write_rspamd(const struct settings *s, struct strbuf *services)
+{
+	struct strbuf hash;
+	sb_init(&hash);
+	if (!rspamd_password_hash(s->value[V_RSPAMD_PASSWORD], &hash))
+		fatalx(EXIT_SYSTEM, "rspamadm pw failed: no rspamd controller password");
+	struct rspamd_files files;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	rspamd_render(s, cores < 1 ? 1 : cores > 16 ? 16 : (int)cores, hash.buf, &files);
+	explicit_bzero(hash.buf, hash.len);
+	sb_free(&hash);
+	if (mkdir_p(RSPAMD_LOCAL_DIR, 0755) < 0 || mkdir_p(RSPAMD_OVERRIDE_DIR, 0755) < 0)
+		fatal(EXIT_SYSTEM, "creating %s", RSPAMD_DIR);
+	for (size_t i = 0; i < files.len; i++) {
+		write_file(files.item[i].path, &files.item[i].text, files.item[i].mode);
+		/* the controller's file holds the password hash: rspamd's only */
+		if (files.item[i].mode == 0600 && !strncmp(files.item[i].path, RSPAMD_DIR, strlen(RSPAMD_DIR))) {
+			struct passwd *pw = getpwnam("_rspamd");
+			if (!pw || chown(files.item[i].path, pw->pw_uid, pw->pw_gid) < 0)
+				fatal(EXIT_SYSTEM, "chown %s", files.item[i].path);
+		}
+	}
+	rspamd_files_free(&files);
+	struct filter_files f; /* of full's files, clamd's and freshclam's */
+	filters_render(s, 1, &f);
+	write_file(CLAMD_CONF, &f.clamd, 0644);
+	write_file(FRESHCLAM_CONF, &f.freshclam, 0644);
+	filter_files_free(&f);
+	install_dkim_keys(s);
+	ensure_srs_secret();
+	outbound_write_files(s);
+	rspamd_services(s, services);
 }
 
 static void write_services(const struct strbuf *services)
@@ -454,7 +505,9 @@ static int configure(bool write)
 		sb_init(&services);
 		if (stage >= STAGE_BASE)
 			write_dovecot(&s, &host, &tls, dovecot_generic.buf, &services);
-		if (stage == STAGE_FULL)
+		if (host.rspamd)
+			write_rspamd(&s, &services);
+		else if (stage == STAGE_FULL)
 			write_filters(&s, &host, &services);
 		write_services(&services);
 		sb_free(&services);
@@ -521,7 +574,7 @@ static void prepare_runtime_dirs(void)
 	 * the container's /run after a kill; a daemon that finds its old pid
 	 * now taken by another process refuses to start (amavis does). */
 	static const char *const run_dirs[] = {"/run/amavis", "/run/clamav", "/run/dovecot",
-					       "/run/mtactl"};
+					       "/run/mtactl", "/run/rspamd", "/run/redis"};
 	for (size_t i = 0; i < ARRAY_LEN(run_dirs); i++)
 		if (remove_tree_contents(run_dirs[i]) < 0)
 			fatal(EXIT_SYSTEM, "clearing %s", run_dirs[i]);
@@ -533,6 +586,9 @@ static void prepare_runtime_dirs(void)
 		{"/var/lib/amavis", "amavis", 0750},   {"/var/lib/amavis/tmp", "amavis", 0750},
 		{"/var/amavis/quarantine", "amavis", 0750}, {"/var/lib/clamav", "clamav", 0755},
 		{"/var/lib/mta-sts", "_mta-sts", 0750}, /* the MTA-STS policy cache */
+		/* rspamd's sockets (the milter's is mode 0666) and data; redis's */
+		{"/run/rspamd", "_rspamd", 0755},      {"/var/lib/rspamd", "_rspamd", 0750},
+		{"/run/redis", "redis", 0750},          {"/var/lib/redis", "redis", 0750},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(dirs); i++) {
 		struct passwd *pw = getpwnam(dirs[i].user);

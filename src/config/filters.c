@@ -233,7 +233,7 @@ void filter_files_free(struct filter_files *f)
 	sb_free(&f->policyd_spf);
 }
 
-void filters_services(const struct settings *s, struct strbuf *out)
+void filters_clamav_services(const struct settings *s, struct strbuf *out)
 {
 	if (!strcmp(s->value[V_CLAMAV_DAEMON], "yes")) {
 		/* clamd cannot start without a database: clamav-wait execs it
@@ -243,6 +243,22 @@ void filters_services(const struct settings *s, struct strbuf *out)
 		if (!strcmp(s->value[V_CLAMAV_FRESHCLAM], "yes"))
 			sb_adds(out, "freshclam - /usr/local/bin/mtactl freshclam\n");
 	}
+}
+
+void filters_srs_service(const struct settings *s, struct strbuf *out)
+{
+	/* PostSRSd: rewrites senders of mail leaving for other domains; mail
+	 * from our own domains keeps its sender. */
+	sb_addf(out, "postsrsd - /usr/sbin/postsrsd -d%s -s" POSTSRSD_SECRET " -upostsrsd -l127.0.0.1 -f%d -r%d",
+		settings_primary_domain(s), SRS_FORWARD_PORT, SRS_REVERSE_PORT);
+	for (size_t i = 1; i < s->domains.len; i++)
+		sb_addf(out, " -X%s", s->domains.item[i]);
+	sb_addc(out, '\n');
+}
+
+void filters_services(const struct settings *s, struct strbuf *out)
+{
+	filters_clamav_services(s, out);
 	sb_adds(out, "amavis - /usr/sbin/amavisd foreground\n");
 	authres_services(s, out);
 	/* Mail deferred while amavis (or clamd behind it) starts or restarts
@@ -254,12 +270,6 @@ void filters_services(const struct settings *s, struct strbuf *out)
 	sb_addc(out, '\n');
 	if (*s->value[V_RAZOR_REGISTRATION])
 		sb_adds(out, "razor once /usr/local/bin/mtactl razor-register\n");
-	/* PostSRSd: rewrites senders of mail leaving for other domains; mail
-	 * from our own domains keeps its sender. */
-	sb_addf(out, "postsrsd - /usr/sbin/postsrsd -d%s -s" POSTSRSD_SECRET " -upostsrsd -l127.0.0.1 -f%d -r%d",
-		settings_primary_domain(s), SRS_FORWARD_PORT, SRS_REVERSE_PORT);
-	for (size_t i = 1; i < s->domains.len; i++)
-		sb_addf(out, " -X%s", s->domains.item[i]);
-	sb_addc(out, '\n');
+	filters_srs_service(s, out);
 	outbound_services(s, out);
 }

@@ -38,5 +38,8 @@ void filter_files_free(struct filter_files *f);
 /* The services file lines (see config/engine.h) for the filters:
  * "name program args..." each. */
 void filters_services(const struct settings *s, struct strbuf *out);
+/* The parts that the rspamd image shares: clamd and freshclam, PostSRSd. */
+void filters_clamav_services(const struct settings *s, struct strbuf *out);
+void filters_srs_service(const struct settings *s, struct strbuf *out);
 
 #endif

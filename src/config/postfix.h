@@ -18,6 +18,7 @@ struct postfix_host {
 	enum var_stage stage;   /* the image: which master.cf services exist */
 	bool filters;           /* the full image: amavis, SPF, PostSRSd */
 	int filter_children;    /* amavis processes = smtp-amavis maxproc */
+	bool rspamd;            /* the rspamd image: rspamd's milter instead of amavis */
 };
 
 /* Inbound TLS as decided by the engine: the files Postfix and Dovecot use. */

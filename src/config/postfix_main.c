@@ -8,6 +8,7 @@
 #include "authres/authres.h"
 #include "common/common.h"
 #include "config/filters.h"
+#include "rspamd/rspamd.h"
 #include "outbound/outbound.h"
 
 /* Loopback only. Docker's bridge range is never trusted by default: a
@@ -66,12 +67,14 @@ static void filter_params(const struct postfix_host *host, const struct postfix_
 {
 	if (!host->filters)
 		return;
-	params_set(p, "content_filter", AMAVIS_INBOUND_FILTER);
-	params_set(p, "receive_override_options", "no_address_mappings");
-	params_set(p, "smtpd_recipient_restrictions",
-		   "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, "
-		   "check_policy_service unix:private/policyd-spf");
-	params_set(p, "policyd-spf_time_limit", "3600");
+	if (!host->rspamd) { /* rspamd is a milter and checks SPF itself */
+		params_set(p, "content_filter", AMAVIS_INBOUND_FILTER);
+		params_set(p, "receive_override_options", "no_address_mappings");
+		params_set(p, "smtpd_recipient_restrictions",
+			   "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, "
+			   "check_policy_service unix:private/policyd-spf");
+		params_set(p, "policyd-spf_time_limit", "3600");
+	}
 	struct strbuf ref;
 	sb_init(&ref);
 	map_ref(&ref, &maps[MAP_SRS_SENDERS]);
@@ -129,7 +132,9 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 	tls_params(tls, p);
 	sasl_params(s, p);
 	filter_params(host, maps, p);
-	if (host->filters)
+	if (host->rspamd)
+		rspamd_postfix_params(s, p);
+	else if (host->filters)
 		authres_main_params(s, p);
 
 	if (!*s->value[V_VIRTUAL_TRANSPORT]) {

@@ -10,6 +10,7 @@
 #include "authres/authres.h"
 #include "common/common.h"
 #include "config/filters.h"
+#include "rspamd/rspamd.h"
 
 /* One master.cf line (master(5)); `stage` is the first image that has it.
  * maxproc NULL: one process per amavis child (postfix_host.filter_children). */
@@ -157,9 +158,12 @@ static void loopback_smtpd_render(int port, const char *name, const char *cleanu
  * sender (and expands no alias again), so only mail leaving this host gets
  * an SRS0 sender; srs-forward is internal, not a transport to choose, so
  * it stays out of the table. Last, the SPF policy service. */
-static void filters_render_master(const struct settings *s, struct strbuf *out)
+static void filters_render_master(const struct settings *s, const struct postfix_host *host,
+				  struct strbuf *out)
 {
-	loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
+	bool amavis = !host->rspamd;
+	if (amavis)
+		loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-forward", "unix", "-", "-", "n", "-",
 		"-", "smtp");
 	sb_adds(out, "  -o syslog_name=postfix/srs-forward\n"
@@ -167,7 +171,13 @@ static void filters_render_master(const struct settings *s, struct strbuf *out)
 		     "  -o smtp_tls_wrappermode=no\n"
 		     "  -o smtp_sasl_auth_enable=no\n");
 	loopback_smtpd_render(SRS_LOOP_PORT, "srs", "srs-cleanup", out);
-	authres_master_seal(s, out);
+	if (amavis)
+		authres_master_seal(s, out);
+	else if (!strcmp(s->value[V_ARC_SEAL], "yes") && !strcmp(s->value[V_AUTH_RESULTS], "yes"))
+		/* rspamd seals on this pass (its settings.conf keys on the name). */
+		sb_adds(out, "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks\n"
+			     "  -o smtpd_milters=unix:" RSPAMD_MILTER_SOCKET "\n"
+			     "  -o milter_macro_daemon_name=arc-seal\n");
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-cleanup", "unix", "n", "-", "n", "-", "0",
 		"cleanup");
 	sb_addf(out, "  -o sender_canonical_maps=regexp:" POSTFIX_DIR "/srs-keep,tcp:127.0.0.1:%d\n"
@@ -177,6 +187,8 @@ static void filters_render_master(const struct settings *s, struct strbuf *out)
 		     "  -o virtual_alias_maps=\n"
 		     "  -o always_bcc=\n",
 		SRS_FORWARD_PORT);
+	if (!amavis)
+		return; /* rspamd checks SPF */
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "policyd-spf", "unix", "-", "n", "n", "-", "0",
 		"spawn");
 	sb_adds(out, "  user=policyd-spf argv=/usr/bin/policyd-spf " POLICYD_SPF_CONF "\n");
@@ -190,17 +202,21 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 	for (size_t i = 0; i < ARRAY_LEN(services); i++) {
 		if (services[i].stage > host->stage)
 			continue;
+		if (host->rspamd && !strcmp(services[i].name, "lmtp-amavis"))
+			continue; /* lmtp-amavis: no amavis here */
 		service_render(&services[i], host, out);
 		/* Mail submitted on this host (sendmail) is outgoing mail of ours:
 		 * amavis's ORIGINATING door signs it. (XFORWARD carries no client
 		 * address for it, so amavis's MYNETS bank would not see it.) */
-		if (host->filters && !strcmp(services[i].name, "pickup"))
+		if (host->filters && !host->rspamd && !strcmp(services[i].name, "pickup"))
 			sb_adds(out, "  -o content_filter=" AMAVIS_ORIGINATING_FILTER "\n");
 	}
 	if (settings_sasl_active(s)) {
-		submission_render("submission", false, host->filters, out);
-		submission_render("smtps", true, host->filters, out);
+		/* rspamd: the milter signs our users' mail on the way in */
+		bool amavis = host->filters && !host->rspamd;
+		submission_render("submission", false, amavis, out);
+		submission_render("smtps", true, amavis, out);
 	}
 	if (host->filters)
-		filters_render_master(s, out);
+		filters_render_master(s, host, out);
 }

@@ -294,6 +294,20 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "DMARC_ENFORCE", .def = "yes", .stage = STAGE_FULL, .check = check_yes_no,
 		.doc = "yes: mail failing DMARC is refused (p=reject) or quarantined (p=quarantine); no only records the result.",
 	},
+	[V_DMARC_REPORTS] = {
+		.name = "DMARC_REPORTS", .def = "no", .stage = STAGE_FULL, .check = check_yes_no,
+		.doc = "yes: send DMARC aggregate reports once a day (rspamd image).",
+	},
+	[V_DMARC_REPORTS_FROM] = {
+		.name = "DMARC_REPORTS_FROM", .def = "", .def_doc = "noreply-dmarc@<primary domain>",
+		.stage = STAGE_FULL, .check = check_one_line,
+		.doc = "Sender address of the DMARC aggregate reports (rspamd image).",
+	},
+	[V_RSPAMD_PASSWORD] = {
+		.name = "RSPAMD_PASSWORD", .def = "", .stage = STAGE_FULL, .flags = VAR_SECRET,
+		.check = check_one_line,
+		.doc = "Password of rspamd's web interface on port 11334; unset: no web interface (rspamd image).",
+	},
 	[V_FINAL_BAD_HEADER_DESTINY] = {
 		.name = "FINAL_BAD_HEADER_DESTINY", .def = "D_PASS", .stage = STAGE_FULL, .check = check_destiny,
 		.doc = "What happens to mail with bad headers: D_PASS, D_BOUNCE, D_REJECT or D_DISCARD.",

@@ -126,9 +126,13 @@ bool dkim_txt_record(const char *pem, const char *domain, const char *selector, 
 	return true;
 }
 
-static int chown_amavis(const char *path)
+/* The keys belong to the signer of this image: amavis in full, rspamd's
+ * _rspamd in rspamd (the same files, so a volume can move between them). */
+static int chown_signer(const char *path)
 {
 	struct passwd *pw = getpwnam("amavis");
+	if (!pw)
+		pw = getpwnam("_rspamd");
 	return pw ? chown(path, pw->pw_uid, pw->pw_gid) : 0;
 }
 
@@ -137,7 +141,7 @@ int dkim_install(const char *domain, const char *selector, int bits, const char 
 	char key[512], txt[600];
 	dkim_key_path(domain, selector, key, sizeof key);
 	snprintf(txt, sizeof txt, DKIM_DIR "/%s.%s._domainkey.txt", domain, selector);
-	if (mkdir_p(DKIM_DIR, 0750) < 0 || chown_amavis(DKIM_DIR) < 0) {
+	if (mkdir_p(DKIM_DIR, 0750) < 0 || chown_signer(DKIM_DIR) < 0) {
 		log_warn("creating %s", DKIM_DIR);
 		return -1;
 	}
@@ -165,7 +169,7 @@ int dkim_install(const char *domain, const char *selector, int bits, const char 
 	if (!dkim_txt_record(pem.buf, domain, selector, &record)) {
 		log_warnx("%s is not an RSA private key", key);
 		rc = -1;
-	} else if (file_write_atomic(key, pem.buf, pem.len, 0600) < 0 || chown_amavis(key) < 0 ||
+	} else if (file_write_atomic(key, pem.buf, pem.len, 0600) < 0 || chown_signer(key) < 0 ||
 		   file_write_atomic(txt, record.buf, record.len, 0644) < 0) {
 		log_warn("writing %s", key);
 		rc = -1;

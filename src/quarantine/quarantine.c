@@ -15,6 +15,8 @@
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/proc.h"
+#include "quarantine/hold.h"
 
 #define HEADER_MAX (64 * 1024)
 
@@ -80,6 +82,8 @@ void quarantine_parse(const char *text, size_t len, const char *name, struct qua
 			copy_value(e->subject, sizeof e->subject, v, vlen);
 		else if (field_is(start, line_len, "X-Amavis-Alert") && !e->reason[0])
 			copy_value(e->reason, sizeof e->reason, v, vlen);
+		else if (field_is(start, line_len, "X-Quarantine") && !e->xquarantine[0])
+			copy_value(e->xquarantine, sizeof e->xquarantine, v, vlen);
 	}
 	snprintf(e->recipients, sizeof e->recipients, "%s", blocked[0] ? blocked : to);
 	if (!e->reason[0]) {
@@ -89,6 +93,23 @@ void quarantine_parse(const char *text, size_t len, const char *name, struct qua
 			if (!strncmp(name, kinds[i][0], strlen(kinds[i][0])))
 				snprintf(e->reason, sizeof e->reason, "%s", kinds[i][1]);
 	}
+}
+
+void quarantine_print_heading(void)
+{
+	printf("%-16s %8s  %-28s %-28s %-30s %-24s %s\n", "DATE", "SIZE", "SENDER", "RECIPIENTS", "SUBJECT",
+	       "REASON", "FILE");
+}
+
+void quarantine_print_row(time_t when, long long size, const char *sender, const char *recipients,
+			  const char *subject, const char *reason, const char *file)
+{
+	char date[32] = "";
+	struct tm tm;
+	if (localtime_r(&when, &tm))
+		strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+	printf("%-16s %8lld  %-28.28s %-28.28s %-30.30s %-24.24s %s\n", date, size, sender, recipients,
+	       subject, reason, file);
 }
 
 struct listed {
@@ -135,12 +156,11 @@ static int list(const char *dir)
 	}
 	closedir(d);
 	qsort(files, n, sizeof *files, by_time);
-	printf("%-16s %8s  %-28s %-28s %-30s %-24s %s\n", "DATE", "SIZE", "SENDER", "RECIPIENTS", "SUBJECT",
-	       "REASON", "FILE");
+	quarantine_print_heading();
 	struct strbuf text;
 	sb_init(&text);
 	for (size_t i = 0; i < n; i++) {
-		char path[512], when[32];
+		char path[512];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
 		sb_reset(&text);
 		/* The header is all this needs; a file that vanished meanwhile
@@ -149,9 +169,8 @@ static int list(const char *dir)
 			continue;
 		struct quarantine_entry e;
 		quarantine_parse(text.buf, text.len, files[i].name, &e);
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&files[i].mtime));
-		printf("%-16s %8lld  %-28.28s %-28.28s %-30.30s %-24.24s %s\n", when, (long long)files[i].size,
-		       e.sender, e.recipients, e.subject, e.reason, files[i].name);
+		quarantine_print_row(files[i].mtime, (long long)files[i].size, e.sender, e.recipients,
+				     e.subject, e.reason, files[i].name);
 	}
 	sb_free(&text);
 	free(files);
@@ -159,12 +178,62 @@ static int list(const char *dir)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SYSTEM;
 }
 
+/* amavis is there (the full image): its quarantine; else the hold queue. */
+static bool has_amavis(void)
+{
+	return path_exists("/usr/sbin/amavisd") || path_exists("/usr/sbin/amavisd-new");
+}
+
+/* The SMTP reply amavisd-release prints ("250 2.0.0 Ok, id=..., from MTA
+ * ...: queued as ..."); amavisd-release exits 0 whatever the reply says. */
+static const char *release_reply(const char *out, int *len)
+{
+	for (const char *p = out; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		if (p[0] >= '2' && p[0] <= '5' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+		    (p[3] == ' ' || p[3] == '-')) {
+			*len = (int)strcspn(p, "\n");
+			return p;
+		}
+	}
+	*len = (int)strcspn(out, "\n");
+	return out;
+}
+
+/* amavisd-release, one file at a time so each gets its own line. */
+static int amavis_release(int n, char **files)
+{
+	int rc = EXIT_OK;
+	struct strbuf out;
+	sb_init(&out);
+	for (int i = 0; i < n; i++) {
+		char *argv[] = {"amavisd-release", files[i], NULL};
+		sb_reset(&out);
+		int st = proc_run_capture(argv, &out, 4096, now_ms() + 120000);
+		int len;
+		const char *reply = release_reply(out.buf, &len);
+		if (st == 0 && reply[0] == '2') {
+			printf("%s: released (%.*s)\n", files[i], len > 200 ? 200 : len, reply);
+		} else if (st < 0) {
+			log_warn("%s: not released: amavisd-release did not run", files[i]);
+			rc = EXIT_FAIL;
+		} else {
+			log_warnx("%s: not released: %.*s", files[i], len > 200 ? 200 : len, reply);
+			rc = EXIT_FAIL;
+		}
+	}
+	sb_free(&out);
+	return fflush(stdout) == 0 ? rc : EXIT_SYSTEM;
+}
+
 int quarantine_main(int argc, char **argv)
 {
 	log_set_name("quarantine");
+	bool amavis = has_amavis();
 	if (argc == 2 && !strcmp(argv[1], "ls"))
-		return list(QUARANTINE_PATH);
-	log_warnx("usage: mtactl quarantine ls   (release with: amavisd-release FILE)");
+		return amavis ? list(QUARANTINE_PATH) : hold_ls();
+	if (argc >= 3 && !strcmp(argv[1], "release"))
+		return amavis ? amavis_release(argc - 2, argv + 2) : hold_release(argc - 2, argv + 2);
+	log_warnx("usage: mtactl quarantine ls | release %s...", amavis ? "FILE" : "QUEUE_ID");
 	return EXIT_USAGE;
 }
 
@@ -176,5 +245,5 @@ int amavis_ls_main(int argc, char **argv)
 		log_warnx("usage: amavis-ls");
 		return EXIT_USAGE;
 	}
-	return list(QUARANTINE_PATH);
+	return has_amavis() ? list(QUARANTINE_PATH) : hold_ls();
 }

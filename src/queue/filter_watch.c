@@ -115,7 +115,7 @@ static bool filter_answers(const struct probe *probes, size_t n, struct strbuf *
  * would otherwise read the queue directory itself and log "Mail system
  * is down" warnings. A pid file left by a killed container may name a
  * pid that another program has now, hence the look at its name. */
-static bool postfix_up(void)
+bool postfix_up(void)
 {
 	struct strbuf text;
 	sb_init(&text);
