@@ -91,7 +91,7 @@ static int run_once(bool now_mode)
 		argv[n++] = "/usr/bin/setpriv";
 		argv[n++] = (char *)user;
 		argv[n++] = "--regid=_rspamd";
-		argv[n++] = "--clear-groups";
+		argv[n++] = "--init-groups"; /* group redis: its socket */
 	}
 	argv[n++] = RSPAMADM_PATH;
 	argv[n++] = "dmarc_report";
