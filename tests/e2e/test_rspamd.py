@@ -33,7 +33,7 @@ from dockerlib import send_message, wait_for
 from fullpeers import (amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
                        find_by_subject, gtube_message, header_values, make_volume, mbox_messages,
                        our_auth_results, parse_bind_txt, public_b64, queue_listing, rm_volume,
-                       start_sink, token, unfold, wait_mail, wait_ready)
+                       start_sink, token, unfold, wait_mail)
 from rspamdpeers import (WEBUI_PORT, bayes_learned, double_ext_message, eicar_zip_message,
                          fill_clamav_volume_for, hold_ids, held_for, rspamc, start_dns_mx,
                          start_image, submit, wait_held, webui, x_quarantine)
@@ -90,6 +90,33 @@ def rclamdb(session_cleanup):
         rm_volume(vol)
 
 
+def wait_ready_rspamd(c, rcpt, timeout=240):
+    """Readiness of an rspamd server: port 25 greets, then a clean probe is
+    accepted (4xx while rspamd still loads: milter_default_action=tempfail,
+    so the probe is sent again) and delivered."""
+    t0 = time.monotonic()
+    c.wait_banner(25, timeout=90)
+    subject = "ready-probe-" + token()
+    msg = build_message("probe@client.test", rcpt, subject)
+    last = []
+
+    def accepted():
+        r = send_message(c.ip, msg, "probe@client.test", [rcpt], timeout=30)
+        last[:] = [r]
+        if r["data"] and r["data"][0] == 250:
+            return True
+        codes = [x[0] for x in [r["mail"]] + list(r["rcpt"].values()) + [r["data"]] if x]
+        if r["error"] is None and not any(400 <= x < 500 for x in codes):
+            raise AssertionError("readiness probe refused: %r" % r)
+        return False
+    try:
+        wait_for(accepted, timeout=timeout, interval=2, what="the readiness probe accepted by %s" % c.name)
+    except AssertionError as e:
+        raise AssertionError("%s; last reply %r\nlogs:\n%s" % (e, last, c.logs()[-5000:])) from None
+    wait_mail(c, "/var/mail/" + rcpt, subject, timeout=max(30, timeout - (time.monotonic() - t0)))
+    return time.monotonic() - t0
+
+
 class Server:
     """A module server: its container, how it was started, readiness checked once."""
 
@@ -102,7 +129,7 @@ class Server:
     def get(self):
         if self._ready is None:
             try:
-                wait_ready(self.c, INFO)
+                wait_ready_rspamd(self.c, INFO)
                 self._ready = True
             except AssertionError as e:
                 self._ready = "server %s not ready: %s" % (self.label, e)
