@@ -15,10 +15,10 @@ checked for readiness on first use by delivering a clean probe message:
      SA_TAG_LEVEL_DEFLT=-99, a generated DKIM key, SASL submission,
      RSPAMD_PASSWORD (web UI), DMARC_REPORTS=yes, kopano-spamd directory
      on tmpfs; outbound mail by MX to the sink
-  B  spam D_REJECT, virus D_BOUNCE, no web UI password, on a volume that a
-     `full` container used first (its DKIM key must survive the switch)
+  B  spam D_REJECT, virus D_BOUNCE, no web UI password, a volume on /srv
 
-Other tests start their own container (bad configuration only).
+Other tests start their own containers: a `full` and then an `rspamd` on
+one volume (the switch keeps the DKIM key), bad configuration.
 """
 import gzip
 import io
@@ -163,13 +163,10 @@ def _common_env():
 
 @pytest.fixture(scope="module")
 def fleet(net, net_gateway, dns, rclamdb):
-    """Servers A and B (see the module docstring). B's volume is first used
-    by a `full` container, which makes the DKIM key; its TXT record is kept
-    in fleet.full_txt."""
+    """Servers A and B (see the module docstring)."""
     f = Fleet()
     f.b_srv = make_volume()
     servers = []
-    full = None
     try:
         env_a = dict(_common_env(), SA_TAG_LEVEL_DEFLT="-99", RSPAMD_PASSWORD=WEB_PW,
                      DMARC_REPORTS="yes")
@@ -178,15 +175,6 @@ def fleet(net, net_gateway, dns, rclamdb):
                                               extra_args=["--tmpfs", "/var/lib/kopano/spamd"],
                                               kind="rspamd-a"))
         servers.append(f.a)
-        # full on B's volume: only its configuration step matters (the key)
-        full = start_image("full", net, net_gateway, dict(_common_env(), CLAMAV_DAEMON="no"),
-                           dns=dns.ip, volumes={f.b_srv: "/srv"}, kind="full-on-b")
-        f.full_txt = wait_for(lambda: cat(full, KEY_TXT), timeout=120, interval=1,
-                              what="the DKIM key of full on B's volume")
-        f.full_pem_pub = public_b64(cat(full, KEY_PEM))
-        f.full_dkim_txt = full.exec(["mtactl", "dkim", "txt"]).stdout
-        full.rm()
-        full = None
         env_b = dict(_common_env(), FINAL_SPAM_DESTINY="D_REJECT", FINAL_VIRUS_DESTINY="D_BOUNCE")
         f.b = Server("B", lambda: start_image("rspamd", net, net_gateway, env_b, dns=dns.ip,
                                               volumes={f.b_srv: "/srv", rclamdb: "/var/lib/clamav"},
@@ -194,8 +182,6 @@ def fleet(net, net_gateway, dns, rclamdb):
         servers.append(f.b)
         yield f
     finally:
-        if full:
-            full.rm()
         for s in servers:
             s.rm()
         rm_volume(f.b_srv)
@@ -522,19 +508,6 @@ def test_virus_bounce_held_and_one_dsn(fleet):
     assert not find_by_subject(mbox_messages(c, INFO_MBOX), subject), "a virus was delivered"
 
 
-def test_dkim_key_kept_from_full_volume(fleet, mx_sink):
-    """The volume was first used by `full`: the same key and TXT record."""
-    c = fleet.b.get()
-    assert cat(c, KEY_TXT) == fleet.full_txt, "the TXT file changed: %r" % cat(c, KEY_TXT)
-    assert public_b64(cat(c, KEY_PEM)) == fleet.full_pem_pub, "another key"
-    assert c.exec(["mtactl", "dkim", "txt"]).stdout == fleet.full_dkim_txt
-    owner, value = parse_bind_txt(fleet.full_txt)
-    subject = "dkim-switch-" + token()
-    submit(c.ip, SASL_USER, SASL_PW, BOB, FOREIGN, subject)
-    (m,) = wait_at_sink(mx_sink, subject)
-    check_signed(m["data"], {owner.rstrip("."): value})
-
-
 def test_quarantine_survives_recreation(fleet):
     c = fleet.b.get()
     subject = "persist-" + token()
@@ -600,6 +573,41 @@ def test_rspamd_killed_mail_waits_and_flows(fleet):
     dup = [s for s in subjects if len(find_by_subject(msgs, s)) != 1]
     assert not dup, "delivered more than once: %r" % dup
     print("\nrspamd killed: %d transactions answered 4xx before it was back" % tempfails)
+
+
+# --- switching a volume from full to rspamd -----------------------------------------------
+
+def test_switch_from_full_keeps_dkim_key(net, net_gateway, dns, mx_sink):
+    """A volume used by `full` (which made the DKIM key), then by `rspamd`:
+    the same key and TXT record, and rspamd signs with it."""
+    vol = make_volume()
+    started = []
+    try:
+        full = start_image("full", net, net_gateway, dict(_common_env(), CLAMAV_DAEMON="no"),
+                           dns=dns.ip, volumes={vol: "/srv"}, kind="full-switch")
+        started.append(full)
+        full_txt = wait_for(lambda: cat(full, KEY_TXT), timeout=120, interval=1,
+                            what="the DKIM key of full on the volume")
+        full_pub = public_b64(cat(full, KEY_PEM))
+        full_dkim_txt = full.exec(["mtactl", "dkim", "txt"]).stdout
+        full.rm()
+        s = Server("switch", lambda: start_image("rspamd", net, net_gateway,
+                                                 dict(_common_env(), CLAMAV_DAEMON="no"),
+                                                 dns=dns.ip, volumes={vol: "/srv"}, kind="rspamd-switch"))
+        started.append(s)
+        c = s.get()
+        assert cat(c, KEY_TXT) == full_txt, "the TXT file changed: %r" % cat(c, KEY_TXT)
+        assert public_b64(cat(c, KEY_PEM)) == full_pub, "another key"
+        assert c.exec(["mtactl", "dkim", "txt"]).stdout == full_dkim_txt
+        owner, value = parse_bind_txt(full_txt)
+        subject = "dkim-switch-" + token()
+        submit(c.ip, SASL_USER, SASL_PW, BOB, FOREIGN, subject)
+        (m,) = wait_at_sink(mx_sink, subject)
+        check_signed(m["data"], {owner.rstrip("."): value})
+    finally:
+        for x in started:
+            x.rm()
+        rm_volume(vol)
 
 
 # --- bad input -----------------------------------------------------------------------------------
