@@ -586,7 +586,10 @@ def test_rspamd_killed_mail_waits_and_flows(fleet):
         wait_mail(c, INFO_MBOX, s, timeout=120)
     msgs = mbox_messages(c, INFO_MBOX)
     dup = [s for s in subjects if len(find_by_subject(msgs, s)) != 1]
-    assert not dup, "delivered more than once: %r" % dup
+    assert not dup, "delivered more than once: %s" % "; ".join(
+        "%s: client saw %r; queue ids of the copies %r" % (
+            s, replies[s], [re.findall(r"with E?SMTP id (\w+)", unfold(" ".join(header_values(m, "Received"))))[:1]
+                            for m in find_by_subject(msgs, s)]) for s in dup)
     print("\nrspamd killed: %d transactions answered 4xx before it was back" % tempfails)
 
 
