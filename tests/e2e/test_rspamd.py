@@ -541,7 +541,7 @@ def test_rspamd_killed_mail_waits_and_flows(fleet):
     supervisor restarts rspamd; every message is delivered exactly once."""
     c = fleet.a.get()
     t = token()
-    subjects = ["kill-%s-%d" % (t, i) for i in range(12)]
+    subjects = ["kill-%s-%02d" % (t, i) for i in range(12)]  # none a prefix of another
     replies = {s: [] for s in subjects}
     errors = []
     stop = threading.Event()
