@@ -115,20 +115,27 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
  && rm -f /usr/sbin/policy-rc.d
-# rspamd compiles its hyperscan databases of the URL TLDs and of the regexp maps
-# in its main process at the first start: a minute of CPU, and a heap of some
-# 200 MB that stays until rspamd restarts. Compiled here once (rspamd started
-# as _rspamd until the map cache appears), they are seeded with /var/lib/rspamd;
-# a CPU that cannot use them makes rspamd compile anew. The scanners' regexp
+# rspamd compiles its hyperscan databases of the URL TLDs (43 MB), stop words and
+# regexp maps in its main process at the first start: a minute of CPU, and a heap
+# of some 200 MB that stays until rspamd restarts. Compiled here once (rspamd run
+# as _rspamd until its scanners start) and kept gzipped (4 MB) outside /srv;
+# `mtactl config` puts back in /var/lib/rspamd those it misses at every start. A
+# CPU that cannot use them makes rspamd compile anew. The scanners' regexp
 # databases (hs_helper, its own process, 45 MB of files) are left to run time.
+# The controller's empty statistics: it complains at a first start without them.
 RUN set -e; chown _rspamd:_rspamd /var/lib/rspamd; \
     setpriv --reuid=_rspamd --regid=_rspamd --init-groups /usr/bin/rspamd -f >/dev/null 2>&1 & pid=$!; \
-    i=0; while [ $i -lt 300 ] && ! ls /var/lib/rspamd/*.hsmc >/dev/null 2>&1; do sleep 1; i=$((i+1)); done; \
+    i=0; while [ $i -lt 300 ] && ! pgrep -f '^rspamd: normal' >/dev/null; do sleep 1; i=$((i+1)); done; \
     sleep 2; kill $pid; wait $pid || true; \
-    ls /var/lib/rspamd/*.hsmp /var/lib/rspamd/*.hsmc >/dev/null; \
-    find /var/lib/rspamd -type f ! -name '*.hsmp' ! -name '*.hsmc' -delete; rm -rf /var/log/rspamd/*
+    mkdir -p /usr/share/mtactl/rspamd-hs; \
+    for f in /var/lib/rspamd/*.hsmp /var/lib/rspamd/*.hsmc; do \
+      [ -f "$f" ] && gzip -9c "$f" >"/usr/share/mtactl/rspamd-hs/${f##*/}.gz"; \
+    done; \
+    find /var/lib/rspamd -type f -delete; \
+    printf '{}\n' >/var/lib/rspamd/stats.ucl; chown _rspamd:_rspamd /var/lib/rspamd/stats.ucl; \
+    rm -rf /var/log/rspamd/*
 RUN set -e; \
-    for d in /etc/rspamd /var/lib/rspamd /var/lib/redis /etc/clamav /var/lib/clamav; do \
+    for d in /etc/rspamd /var/lib/rspamd /etc/redis /var/lib/redis /etc/clamav /var/lib/clamav; do \
       mkdir -p "/srv$(dirname "$d")" "/usr/share/mtactl/dist$(dirname "$d")"; \
       cp -a "$d" "/usr/share/mtactl/dist$d"; mv "$d" "/srv$d"; ln -s "/srv$d" "$d"; \
     done; \

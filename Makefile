@@ -53,11 +53,18 @@ images: $(STAGES)
 run: demo
 stop: demo-down
 
+# The end-to-end suite runs in E2E_JOBS pytest-xdist workers (tests/e2e/README.md:
+# a module with module-scoped peers stays on one worker); the demo test binds
+# 127.0.0.1:25 and :143 and runs alone after it, also when the suite failed.
+E2E_JOBS ?= 2
+E2E_ARGS  = -v -n $(E2E_JOBS) --dist loadgroup --durations=30
+
 test: deps unit fuzz-short lint readme-check images
-	$(PYTEST) -v tests/e2e demo/test_demo.py
+	@e=0; $(PYTEST) $(E2E_ARGS) tests/e2e || e=$$?; \
+	$(PYTEST) -v demo/test_demo.py || e=$$?; exit $$e
 
 e2e: deps
-	$(PYTEST) -v tests/e2e
+	$(PYTEST) $(E2E_ARGS) tests/e2e
 
 lint: deps
 	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh tests/peers/*/*.sh

@@ -183,6 +183,27 @@ bool check_one_line(const char *v, struct strbuf *why)
 	return false;
 }
 
+bool check_address(const char *v, struct strbuf *why)
+{
+	if (is_address(v, strlen(v)))
+		return true;
+	sb_adds(why, "a mail address, such as noreply-dmarc@example.com");
+	return false;
+}
+
+/* rspamd's controller compares it as given; a word of printable characters
+ * keeps it out of reach of its configuration syntax. */
+bool check_password(const char *v, struct strbuf *why)
+{
+	size_t len = strlen(v);
+	bool ok = len >= 8 && len <= 256;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = v[i] > ' ' && v[i] < 0x7f;
+	if (!ok)
+		sb_adds(why, "8 to 256 printable characters without spaces");
+	return ok;
+}
+
 /* RFC 4514 in outline: attr=value pairs separated by commas. */
 bool check_dn(const char *v, struct strbuf *why)
 {

@@ -12,6 +12,6 @@ var_check_fn check_domains, check_mailboxes, check_aliases, check_relay, check_b
 	check_one_line, check_clientauth, check_readable_file, check_readable_files,
 	check_dovecot_location, check_ldap_attrs_list, check_destiny, check_score, check_zero_one,
 	check_amavis_log_level, check_dkim_bits, check_dkim_selector, check_dkim_key, check_razor,
-	check_migrate, check_resolver_options;
+	check_migrate, check_resolver_options, check_address, check_password;
 
 #endif

@@ -28,6 +28,7 @@
 #include "config/postfix.h"
 #include "dkim/dkim.h"
 #include "outbound/outbound.h"
+#include "rspamd/hscache.h"
 #include "rspamd/password.h"
 #include "rspamd/rspamd.h"
 #include "tls/tls.h"
@@ -45,7 +46,7 @@ static const char *const persisted_dirs[] = {
 	"/var/lib/dovecot", "/etc/ssl/postfix",
 	"/etc/amavis", "/var/amavis", "/var/lib/amavis", "/var/db/dkim", "/etc/clamav",
 	"/var/lib/clamav", "/etc/spamassassin", "/etc/postsrsd",
-	"/etc/rspamd", "/var/lib/rspamd", "/var/lib/redis"};
+	"/etc/rspamd", "/var/lib/rspamd", "/etc/redis", "/var/lib/redis"};
 
 /* Self-signed or operator-provided files at the old image's paths. */
 #define TLS_DIR "/etc/ssl/postfix"
@@ -113,17 +114,45 @@ static void read_setting_names(char **argv, struct strlist *out)
 	qsort(out->item, out->len, sizeof *out->item, cmp_strp);
 }
 
-/* The rspamd image has full's variables (its filter is another). */
-static bool image_rspamd(void)
+/* Which image this is, by what is installed. */
+static enum image this_image(void)
 {
-	return path_exists("/usr/bin/rspamd");
+	if (path_exists("/usr/sbin/amavisd-new") || path_exists("/usr/sbin/amavisd"))
+		return IMAGE_FULL;
+	if (path_exists("/usr/bin/rspamd"))
+		return IMAGE_RSPAMD;
+	return path_exists("/usr/sbin/dovecot") ? IMAGE_BASE : IMAGE_MINI;
 }
 
-static enum var_stage image_stage(void)
+/* The image that last wrote the configuration on this volume. A volume
+ * moved to another image (full to rspamd, say) is configured again: the
+ * old main.cf would send mail to filters that are not installed here. */
+#define IMAGE_MARK "/srv/etc/mtactl/image"
+
+static bool image_changed(enum image image, char *previous, size_t size)
 {
-	if (path_exists("/usr/sbin/amavisd-new") || path_exists("/usr/sbin/amavisd") || image_rspamd())
-		return STAGE_FULL;
-	return path_exists("/usr/sbin/dovecot") ? STAGE_BASE : STAGE_MINI;
+	struct strbuf text;
+	sb_init(&text);
+	if (file_read(IMAGE_MARK, &text, 64) == 0) {
+		text.buf[strcspn(text.buf, "\n")] = '\0';
+		snprintf(previous, size, "%s", text.buf);
+	} else if (file_read(POSTFIX_DIR "/main.cf", &text, 1 << 20) == 0 &&
+		   strstr(text.buf, "lmtp-amavis:")) {
+		/* configured before the image was recorded: only full sends mail to amavis */
+		snprintf(previous, size, "%s", image_name(IMAGE_FULL));
+	}
+	sb_free(&text);
+	return *previous && strcmp(previous, image_name(image)) != 0;
+}
+
+static void mark_image(enum image image)
+{
+	struct strbuf text;
+	sb_init(&text);
+	sb_addf(&text, "%s\n", image_name(image));
+	if (mkdir_p("/srv/etc/mtactl", 0755) < 0 || file_write_atomic(IMAGE_MARK, text.buf, text.len, 0644) < 0)
+		fatal(EXIT_SYSTEM, "writing %s", IMAGE_MARK);
+	sb_free(&text);
 }
 
 static bool domain_of(const char *hostname, const char **domain)
@@ -179,12 +208,13 @@ static void plan_tls(const struct settings *s, bool dovecot, struct tls_setup *t
 		*tls = (struct tls_setup){.enabled = true, .cert = TLS_CERT, .key = TLS_KEY};
 }
 
-static void host_facts(enum var_stage stage, struct postfix_host *host)
+static void host_facts(enum image image, struct postfix_host *host)
 {
-	host->stage = stage;
-	host->filters = stage == STAGE_FULL;
+	host->image = image;
+	/* full and rspamd: PostSRSd and the SRS loop; amavis only in full */
+	host->filters = image == IMAGE_FULL || image == IMAGE_RSPAMD;
 	host->filter_children = filters_amavis_children();
-	host->rspamd = image_rspamd();
+	host->rspamd = image == IMAGE_RSPAMD;
 	struct passwd *pw = getpwnam("postfix");
 	if (!pw)
 		fatalx(EXIT_SYSTEM, "no postfix user in /etc/passwd");
@@ -451,7 +481,7 @@ static int configure(bool write)
 		fatal(EXIT_SYSTEM, "gethostname");
 	hostname[HOST_NAME_MAX] = '\0';
 
-	enum var_stage stage = image_stage();
+	enum image image = this_image();
 	struct settings s;
 	struct strbuf errors, warnings, unknown, dovecot_generic;
 	sb_init(&errors);
@@ -463,12 +493,12 @@ static int configure(bool write)
 	strlist_init(&dovecot_names);
 	struct params generic = {0};
 
-	bool ok = settings_load(&s, env_get_process, NULL, hostname, stage, &errors, &warnings);
+	bool ok = settings_load(&s, env_get_process, NULL, hostname, image, &errors, &warnings);
 	if (ok) { /* the generic rules are checked by --check too */
 		char *postconf[] = {"postconf", "-d", "-H", NULL};
 		read_setting_names(postconf, &postfix_names);
 		ok = postfix_generic_params(environ, &postfix_names, &generic, &errors, &unknown);
-		if (stage >= STAGE_BASE) {
+		if (image_has_dovecot(image)) {
 			char *doveconf[] = {"doveconf", "-d", NULL};
 			read_setting_names(doveconf, &dovecot_names);
 			ok = dovecot_generic_settings(environ, &dovecot_names, &dovecot_generic, &errors,
@@ -482,9 +512,9 @@ static int configure(bool write)
 		log_lines("", &warnings, true);
 		log_lines("ignoring unknown variable ", &unknown, true);
 		struct postfix_host host;
-		host_facts(stage, &host);
+		host_facts(image, &host);
 		struct tls_setup tls;
-		plan_tls(&s, stage >= STAGE_BASE && dovecot_wanted(&s), &tls);
+		plan_tls(&s, image_has_dovecot(image) && dovecot_wanted(&s), &tls);
 		struct postfix_map maps[MAP_COUNT];
 		postfix_maps_render(&s, &host, maps);
 		struct params params = {0};
@@ -503,11 +533,11 @@ static int configure(bool write)
 		make_mailbox_dirs(&s, &host);
 		struct strbuf services;
 		sb_init(&services);
-		if (stage >= STAGE_BASE)
+		if (image_has_dovecot(image))
 			write_dovecot(&s, &host, &tls, dovecot_generic.buf, &services);
-		if (host.rspamd)
+		if (image == IMAGE_RSPAMD)
 			write_rspamd(&s, &services);
-		else if (stage == STAGE_FULL)
+		else if (image == IMAGE_FULL)
 			write_filters(&s, &host, &services);
 		write_services(&services);
 		sb_free(&services);
@@ -517,6 +547,7 @@ static int configure(bool write)
 		 * reading it (a guard against half-saved edits); it is complete. */
 		if (file_backdate(POSTFIX_DIR "/main.cf") < 0)
 			log_warn("setting the time of %s", POSTFIX_DIR "/main.cf");
+		mark_image(image);
 		sb_free(&main_cf);
 		sb_free(&master_cf);
 		params_free(&params);
@@ -586,6 +617,8 @@ static void prepare_runtime_dirs(void)
 		{"/var/lib/amavis", "amavis", 0750},   {"/var/lib/amavis/tmp", "amavis", 0750},
 		{"/var/amavis/quarantine", "amavis", 0750}, {"/var/lib/clamav", "clamav", 0755},
 		{"/var/lib/mta-sts", "_mta-sts", 0750}, /* the MTA-STS policy cache */
+		/* Postfix makes it when it starts; quarantine-bounce watches it first. */
+		{"/var/spool/postfix/hold", "postfix", 0700},
 		/* rspamd's sockets (the milter's is mode 0666) and data; redis's */
 		{"/run/rspamd", "_rspamd", 0755},      {"/var/lib/rspamd", "_rspamd", 0750},
 		{"/run/redis", "redis", 0750},          {"/var/lib/redis", "redis", 0750},
@@ -608,14 +641,20 @@ int config_run(void)
 
 	bool seeded = seed_missing_dirs();
 	prepare_runtime_dirs();
+	rspamd_hs_cache_seed();
 	const char *clamd = getenv("CLAMAV_DAEMON");
 	if (path_exists("/usr/sbin/clamd") && !(clamd && !strcmp(clamd, "no")) &&
 	    !clamav_database_present(CLAMAV_DB_DIR))
 		log_warnx("ClamAV has no signature database in " CLAMAV_DB_DIR " yet: clamd starts "
 			  "once there is one, and mail waits in the queue until then (never "
 			  "delivered unscanned)");
-	bool unlocked = path_exists(unlock) || forced || seeded ||
+	char previous[32] = "";
+	bool moved = image_changed(this_image(), previous, sizeof previous);
+	bool unlocked = path_exists(unlock) || forced || seeded || moved ||
 			!path_exists(POSTFIX_DIR "/main.cf");
+	if (moved)
+		log_info("this volume was configured by the %s image: writing the configuration "
+			 "of the %s image from the environment", previous, image_name(this_image()));
 	if (!unlocked) {
 		int rc = check_every_start_vars();
 		if (rc != EXIT_OK)

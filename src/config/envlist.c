@@ -28,8 +28,8 @@ static void print_text(void)
 		else
 			sb_adds(&value, "(unset)");
 		sb_reset(&line);
-		sb_addf(&line, "%s\n    stage: %s  default: %s  current: %s\n    %s\n", d->name,
-			var_stage_name(d->stage), *shown_default(d) ? shown_default(d) : "(empty)",
+		sb_addf(&line, "%s\n    images: %s  default: %s  current: %s\n    %s\n", d->name,
+			image_set_name(d->images), *shown_default(d) ? shown_default(d) : "(empty)",
 			value.buf, d->doc);
 		fputs(line.buf, stdout);
 	}
@@ -39,11 +39,11 @@ static void print_text(void)
 
 void envlist_markdown(struct strbuf *out)
 {
-	sb_adds(out, "| Variable | Stage | Default | Meaning |\n|---|---|---|---|\n");
+	sb_adds(out, "| Variable | Images | Default | Meaning |\n|---|---|---|---|\n");
 	for (int i = 0; i < VAR_COUNT; i++) {
 		const struct var_def *d = &var_table[i];
 		const char *def = shown_default(d);
-		sb_addf(out, "| `%s` | %s | %s%s%s | %s |\n", d->name, var_stage_name(d->stage),
+		sb_addf(out, "| `%s` | %s | %s%s%s | %s |\n", d->name, image_set_name(d->images),
 			*def && !d->def_doc ? "`" : "", *def ? def : "", *def && !d->def_doc ? "`" : "",
 			d->doc);
 	}

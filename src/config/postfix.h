@@ -15,7 +15,7 @@
 struct postfix_host {
 	unsigned long uid, gid; /* the postfix user, owner of virtual mailboxes */
 	bool ipv6;              /* the kernel has IPv6 (Docker can switch it off) */
-	enum var_stage stage;   /* the image: which master.cf services exist */
+	enum image image;       /* which master.cf services exist */
 	bool filters;           /* the full image: amavis, SPF, PostSRSd */
 	int filter_children;    /* amavis processes = smtp-amavis maxproc */
 	bool rspamd;            /* the rspamd image: rspamd's milter instead of amavis */

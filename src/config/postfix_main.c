@@ -158,7 +158,7 @@ void postfix_main_params(const struct settings *s, const struct postfix_host *ho
 		}
 	}
 
-	outbound_params(s, host->stage, p);
+	outbound_params(s, host->image, p);
 
 	for (int i = 0; i < VAR_COUNT; i++) {
 		if (!(var_table[i].flags & VAR_POSTCONF))

@@ -1,6 +1,6 @@
 /* master.cf. Postfix's stock services, none chrooted: in a container the
  * chroot adds nothing but copies of resolv.conf and friends to keep fresh.
- * Later stages add their services to the table and their listeners here
+ * Later images add their services to the table and their listeners here
  * (submission, smtps, amavis). The table is also the truth about which
  * transports exist (postfix_master.h): VIRTUAL_TRANSPORT is checked
  * against it. */
@@ -12,39 +12,39 @@
 #include "config/filters.h"
 #include "rspamd/rspamd.h"
 
-/* One master.cf line (master(5)); `stage` is the first image that has it.
+/* One master.cf line (master(5)); `images`: the images that have it.
  * maxproc NULL: one process per amavis child (postfix_host.filter_children). */
 struct master_service {
 	const char *name, *type, *private_, *unpriv, *chroot, *wakeup, *maxproc, *command;
-	enum var_stage stage;
+	unsigned images;
 };
 
 static const struct master_service services[] = {
-	{"smtp", "inet", "n", "-", "n", "-", "-", "smtpd", STAGE_MINI},
-	{"pickup", "unix", "n", "-", "n", "60", "1", "pickup", STAGE_MINI},
-	{"cleanup", "unix", "n", "-", "n", "-", "0", "cleanup", STAGE_MINI},
-	{"qmgr", "unix", "n", "-", "n", "300", "1", "qmgr", STAGE_MINI},
-	{"tlsmgr", "unix", "-", "-", "n", "1000?", "1", "tlsmgr", STAGE_MINI},
-	{"rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite", STAGE_MINI},
-	{"bounce", "unix", "-", "-", "n", "-", "0", "bounce", STAGE_MINI},
-	{"defer", "unix", "-", "-", "n", "-", "0", "bounce", STAGE_MINI},
-	{"trace", "unix", "-", "-", "n", "-", "0", "bounce", STAGE_MINI},
-	{"verify", "unix", "-", "-", "n", "-", "1", "verify", STAGE_MINI},
-	{"flush", "unix", "n", "-", "n", "1000?", "0", "flush", STAGE_MINI},
-	{"proxymap", "unix", "-", "-", "n", "-", "-", "proxymap", STAGE_MINI},
-	{"proxywrite", "unix", "-", "-", "n", "-", "1", "proxymap", STAGE_MINI},
-	{"smtp", "unix", "-", "-", "n", "-", "-", "smtp", STAGE_MINI},
-	{"relay", "unix", "-", "-", "n", "-", "-", "smtp\n  -o syslog_name=postfix/$service_name", STAGE_MINI},
-	{"showq", "unix", "n", "-", "n", "-", "-", "showq", STAGE_MINI},
-	{"error", "unix", "-", "-", "n", "-", "-", "error", STAGE_MINI},
-	{"retry", "unix", "-", "-", "n", "-", "-", "error", STAGE_MINI},
-	{"discard", "unix", "-", "-", "n", "-", "-", "discard", STAGE_MINI},
-	{"local", "unix", "-", "n", "n", "-", "-", "local", STAGE_MINI},
-	{"virtual", "unix", "-", "n", "n", "-", "-", "virtual", STAGE_MINI},
-	{"lmtp", "unix", "-", "-", "n", "-", "-", "lmtp", STAGE_MINI},
-	{"anvil", "unix", "-", "-", "n", "-", "1", "anvil", STAGE_MINI},
-	{"scache", "unix", "-", "-", "n", "-", "1", "scache", STAGE_MINI},
-	{"postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd", STAGE_MINI},
+	{"smtp", "inet", "n", "-", "n", "-", "-", "smtpd", IMAGES_ALL},
+	{"pickup", "unix", "n", "-", "n", "60", "1", "pickup", IMAGES_ALL},
+	{"cleanup", "unix", "n", "-", "n", "-", "0", "cleanup", IMAGES_ALL},
+	{"qmgr", "unix", "n", "-", "n", "300", "1", "qmgr", IMAGES_ALL},
+	{"tlsmgr", "unix", "-", "-", "n", "1000?", "1", "tlsmgr", IMAGES_ALL},
+	{"rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite", IMAGES_ALL},
+	{"bounce", "unix", "-", "-", "n", "-", "0", "bounce", IMAGES_ALL},
+	{"defer", "unix", "-", "-", "n", "-", "0", "bounce", IMAGES_ALL},
+	{"trace", "unix", "-", "-", "n", "-", "0", "bounce", IMAGES_ALL},
+	{"verify", "unix", "-", "-", "n", "-", "1", "verify", IMAGES_ALL},
+	{"flush", "unix", "n", "-", "n", "1000?", "0", "flush", IMAGES_ALL},
+	{"proxymap", "unix", "-", "-", "n", "-", "-", "proxymap", IMAGES_ALL},
+	{"proxywrite", "unix", "-", "-", "n", "-", "1", "proxymap", IMAGES_ALL},
+	{"smtp", "unix", "-", "-", "n", "-", "-", "smtp", IMAGES_ALL},
+	{"relay", "unix", "-", "-", "n", "-", "-", "smtp\n  -o syslog_name=postfix/$service_name", IMAGES_ALL},
+	{"showq", "unix", "n", "-", "n", "-", "-", "showq", IMAGES_ALL},
+	{"error", "unix", "-", "-", "n", "-", "-", "error", IMAGES_ALL},
+	{"retry", "unix", "-", "-", "n", "-", "-", "error", IMAGES_ALL},
+	{"discard", "unix", "-", "-", "n", "-", "-", "discard", IMAGES_ALL},
+	{"local", "unix", "-", "n", "n", "-", "-", "local", IMAGES_ALL},
+	{"virtual", "unix", "-", "n", "n", "-", "-", "virtual", IMAGES_ALL},
+	{"lmtp", "unix", "-", "-", "n", "-", "-", "lmtp", IMAGES_ALL},
+	{"anvil", "unix", "-", "-", "n", "-", "1", "anvil", IMAGES_ALL},
+	{"scache", "unix", "-", "-", "n", "-", "1", "scache", IMAGES_ALL},
+	{"postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd", IMAGES_ALL},
 	/* The client that hands mail to amavis (the amavis README's setup). */
 	{"lmtp-amavis", "unix", "-", "-", "n", "-", NULL,
 	 "lmtp\n"
@@ -53,7 +53,7 @@ static const struct master_service services[] = {
 	 "  -o lmtp_send_xforward_command=yes\n"
 	 "  -o max_use=20\n"
 	 "  -o lmtp_tls_security_level=none",
-	 STAGE_FULL},
+	 IMAGES_FULL},
 };
 
 /* Postfix's delivery agents (the programs of transport(5)'s transports):
@@ -70,20 +70,20 @@ static bool is_transport(const struct master_service *m)
 	return false;
 }
 
-bool postfix_master_has_transport(enum var_stage stage, const char *name, size_t len)
+bool postfix_master_has_transport(enum image image, const char *name, size_t len)
 {
 	for (size_t i = 0; i < ARRAY_LEN(services); i++)
-		if (services[i].stage <= stage && is_transport(&services[i]) &&
+		if ((services[i].images & IMAGE_BIT(image)) && is_transport(&services[i]) &&
 		    strlen(services[i].name) == len && !memcmp(services[i].name, name, len))
 			return true;
 	return false;
 }
 
-void postfix_master_transports(enum var_stage stage, struct strbuf *out)
+void postfix_master_transports(enum image image, struct strbuf *out)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < ARRAY_LEN(services); i++)
-		if (services[i].stage <= stage && is_transport(&services[i]))
+		if ((services[i].images & IMAGE_BIT(image)) && is_transport(&services[i]))
 			sb_addf(out, "%s%s", n++ ? ", " : "", services[i].name);
 }
 
@@ -200,10 +200,8 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 	sb_adds(out, "# Written by `mtactl config`; see master(5).\n"
 		     "# service  type       private unpriv  chroot  wakeup  maxproc command\n");
 	for (size_t i = 0; i < ARRAY_LEN(services); i++) {
-		if (services[i].stage > host->stage)
+		if (!(services[i].images & IMAGE_BIT(host->image)))
 			continue;
-		if (host->rspamd && !strcmp(services[i].name, "lmtp-amavis"))
-			continue; /* lmtp-amavis: no amavis here */
 		service_render(&services[i], host, out);
 		/* Mail submitted on this host (sendmail) is outgoing mail of ours:
 		 * amavis's ORIGINATING door signs it. (XFORWARD carries no client

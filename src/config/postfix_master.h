@@ -11,9 +11,9 @@
 #include "common/strbuf.h"
 #include "config/vars.h"
 
-/* Whether the image of this stage has the transport name (len bytes). */
-bool postfix_master_has_transport(enum var_stage stage, const char *name, size_t len);
+/* Whether the image has the transport name (len bytes). */
+bool postfix_master_has_transport(enum image image, const char *name, size_t len);
 /* Appends the image's transport names, comma-separated, in master.cf order. */
-void postfix_master_transports(enum var_stage stage, struct strbuf *out);
+void postfix_master_transports(enum image image, struct strbuf *out);
 
 #endif

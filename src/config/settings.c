@@ -269,18 +269,18 @@ static void check_catch_alls(struct settings *s, struct strbuf *errors)
 /* VIRTUAL_TRANSPORT's transport must be a service that this image's
  * master.cf defines for delivery: Postfix would accept any name and leave
  * every message in the queue ("unknown mail transport"). */
-static void check_transport_service(const struct settings *s, enum var_stage stage,
+static void check_transport_service(const struct settings *s, enum image image,
 				    struct strbuf *errors)
 {
 	const char *v = s->value[V_VIRTUAL_TRANSPORT];
 	size_t len = strcspn(v, ":");
-	if (!*v || postfix_master_has_transport(stage, v, len))
+	if (!*v || postfix_master_has_transport(image, v, len))
 		return;
 	struct strbuf what;
 	sb_init(&what);
 	sb_addf(&what, "a transport that master.cf of the %s image defines for delivery (",
-		var_stage_name(stage));
-	postfix_master_transports(stage, &what);
+		image_name(image));
+	postfix_master_transports(image, &what);
 	sb_addf(&what, "), got \"%.*s\"", (int)(len > 80 ? 80 : len), v);
 	report(errors, &var_table[V_VIRTUAL_TRANSPORT], v, what.buf);
 	sb_free(&what);
@@ -314,7 +314,7 @@ static void check_combinations(struct settings *s, struct strbuf *errors, struct
 }
 
 bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *hostname,
-		   enum var_stage image_stage, struct strbuf *errors, struct strbuf *warnings)
+		   enum image image, struct strbuf *errors, struct strbuf *warnings)
 {
 	memset(s, 0, sizeof *s);
 	sb_init(&s->passwd_file);
@@ -347,9 +347,10 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 
 	for (int i = 0; i < VAR_COUNT; i++) {
 		const struct var_def *def = &var_table[i];
-		if (s->is_set[i] && def->stage > image_stage && *s->value[i]) {
-			char need[64];
-			snprintf(need, sizeof need, "no value: it needs the %s image", var_stage_name(def->stage));
+		if (s->is_set[i] && !(def->images & IMAGE_BIT(image)) && *s->value[i]) {
+			char need[96];
+			snprintf(need, sizeof need, "no value in the %s image: it has a meaning only in %s",
+				 image_name(image), image_set_name(def->images));
 			report(errors, def, s->value[i], need);
 			continue;
 		}
@@ -372,7 +373,7 @@ bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *h
 	sb_free(&ignored);
 
 	check_combinations(s, errors, warnings);
-	check_transport_service(s, image_stage, errors);
+	check_transport_service(s, image, errors);
 	return errors->len == errors_before;
 }
 

@@ -40,10 +40,10 @@ static inline bool settings_sasl_active(const struct settings *s)
 
 /* Validates every variable. Appends one line per problem to errors, each
  * naming the variable, its value and what was expected; warnings (valid but
- * suspicious) go to warnings. A variable of a later stage than the image
- * (image_stage) is an error: its feature is not installed here. Returns true when errors stayed empty. */
+ * suspicious) go to warnings. A variable that has no meaning in the image
+ * is an error: its feature is not installed here. Returns true when errors stayed empty. */
 bool settings_load(struct settings *s, env_get_fn *get, void *ctx, const char *hostname,
-		   enum var_stage image_stage, struct strbuf *errors, struct strbuf *warnings);
+		   enum image image, struct strbuf *errors, struct strbuf *warnings);
 void settings_free(struct settings *s);
 const char *settings_primary_domain(const struct settings *s);
 /* Checks one value; on failure appends the "NAME=value: expected ..." line. */

@@ -90,7 +90,17 @@ enum var_id {
 	VAR_COUNT
 };
 
-enum var_stage { STAGE_MINI, STAGE_BASE, STAGE_FULL };
+/* The images, the Dockerfile's targets: base adds Dovecot to mini; full
+ * (amavis) and rspamd are siblings that each add filters to base. */
+enum image { IMAGE_MINI, IMAGE_BASE, IMAGE_FULL, IMAGE_RSPAMD, IMAGE_COUNT };
+
+/* The images a variable (or a master.cf service) exists in. */
+#define IMAGE_BIT(i) (1u << (i))
+#define IMAGES_ALL (IMAGE_BIT(IMAGE_MINI) | IMAGES_BASE_UP)
+#define IMAGES_BASE_UP (IMAGE_BIT(IMAGE_BASE) | IMAGES_FILTERS)
+#define IMAGES_FILTERS (IMAGE_BIT(IMAGE_FULL) | IMAGE_BIT(IMAGE_RSPAMD))
+#define IMAGES_FULL IMAGE_BIT(IMAGE_FULL)
+#define IMAGES_RSPAMD IMAGE_BIT(IMAGE_RSPAMD)
 
 enum var_flags {
 	VAR_SECRET = 1 << 0,      /* never printed: `env` shows only that it is set */
@@ -107,7 +117,7 @@ struct var_def {
 	const char *name;
 	const char *def;      /* default value; "" for none */
 	const char *def_doc;  /* how a computed default is shown; NULL: def */
-	enum var_stage stage;
+	unsigned images;      /* IMAGES_*: where it has a meaning */
 	unsigned flags;
 	var_check_fn *check;  /* NULL: any value */
 	/* For VAR_SECRET: 0 hides the whole value; N > 0 shows it but for the
@@ -123,6 +133,10 @@ const struct var_def *var_find(const char *name);
  * empty value counts as unset unless VAR_EMPTY_IS_VALUE); for the
  * every-start readers outside the configuration step. */
 const char *var_env(enum var_id id);
-const char *var_stage_name(enum var_stage stage);
+const char *image_name(enum image image);
+/* "all", "base, full, rspamd", ...: the images of a set, for people. */
+const char *image_set_name(unsigned images);
+/* Dovecot is in base and the images built on it. */
+bool image_has_dovecot(enum image image);
 
 #endif

@@ -18,6 +18,7 @@
 #include "health/probe.h"
 #include "init/service.h"
 #include "init/services.h"
+#include "rspamd/rspamd.h"
 
 #define SMTP_PORT 25
 #define PROBE_TIMEOUT_MS 5000
@@ -107,6 +108,15 @@ int health_main(int argc, char **argv)
 	 * queue when they no longer answer (hung on a scanner, out of memory). */
 	if (status_lists(status.buf, "amavis"))
 		ok = probe_smtp_unix(AMAVIS_INBOUND_SOCKET, true, PROBE_TIMEOUT_MS, &why) && ok;
+	/* rspamd: the milter Postfix asks (its proxy worker) and the scanner
+	 * behind it (a normal worker); until both answer, mail gets 4xx. */
+	if (status_lists(status.buf, "rspamd")) {
+		struct sockaddr_in scanner = {.sin_family = AF_INET, .sin_port = htons(RSPAMD_NORMAL_PORT)};
+		scanner.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = probe_milter(RSPAMD_MILTER_SOCKET, PROBE_TIMEOUT_MS, &why) && ok;
+		ok = probe_rspamd_ping((struct sockaddr *)&scanner, sizeof scanner, PROBE_TIMEOUT_MS,
+				       "rspamd " RSPAMD_NORMAL_ADDR, &why) && ok;
+	}
 	if (status_lists(status.buf, "clamd") && clamav_database_present(CLAMAV_DB_DIR))
 		ok = probe_clamd(CLAMD_SOCKET, PROBE_TIMEOUT_MS, &why) && ok;
 	if (ok)

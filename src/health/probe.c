@@ -178,3 +178,79 @@ bool probe_clamd(const char *path, int timeout_ms, struct strbuf *why)
 	close(fd);
 	return ok;
 }
+
+/* Reads exactly len bytes before the deadline. */
+static bool read_all_until(int fd, unsigned char *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0;
+	while (got < len) {
+		int64_t left = deadline - now_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, (int)left) != 1)
+			return false;
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/* The milter protocol's option negotiation, as Postfix opens every
+ * session (libmilter's SMFIC_OPTNEG: a 4-byte length, 'O', version 6,
+ * actions, protocol steps), answered by an 'O' packet; then SMFIC_QUIT. */
+bool probe_milter(const char *path, int timeout_ms, struct strbuf *why)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	struct sockaddr_un sa;
+	if (!unix_address(path, &sa, why))
+		return false;
+	int fd = connect_until((struct sockaddr *)&sa, sizeof sa, deadline, why, path);
+	if (fd < 0)
+		return false;
+	static const char optneg[] = "\0\0\0\x0dO\0\0\0\x06\0\0\x01\xff\0\x1f\xff\xff";
+	static const char quit[] = "\0\0\0\x01Q";
+	unsigned char head[5];
+	bool ok = write_all_until(fd, optneg, sizeof optneg - 1, deadline) &&
+		  read_all_until(fd, head, sizeof head, deadline) && head[4] == 'O';
+	if (ok && !write_all_until(fd, quit, sizeof quit - 1, deadline))
+		ok = false;
+	if (!ok)
+		sb_addf(why, "%s: no answer to the milter negotiation within %d ms\n", path, timeout_ms);
+	close(fd);
+	return ok;
+}
+
+/* rspamd's workers answer GET /ping with "pong" (rspamd's HTTP protocol). */
+bool probe_rspamd_ping(const struct sockaddr *sa, socklen_t len, int timeout_ms, const char *what,
+		       struct strbuf *why)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int fd = connect_until(sa, len, deadline, why, what);
+	if (fd < 0)
+		return false;
+	static const char req[] = "GET /ping HTTP/1.0\r\n\r\n";
+	char reply[512];
+	size_t got = 0;
+	bool ok = write_all_until(fd, req, sizeof req - 1, deadline);
+	while (ok && got < sizeof reply - 1) {
+		int64_t left = deadline - now_ms();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, (int)left) != 1)
+			break;
+		ssize_t n = read(fd, reply + got, sizeof reply - 1 - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	reply[got] = '\0';
+	ok = ok && !strncmp(reply, "HTTP/1.", 7) && strstr(reply, " 200 ") && strstr(reply, "pong");
+	if (!ok)
+		sb_addf(why, "%s: no pong to GET /ping within %d ms\n", what, timeout_ms);
+	close(fd);
+	return ok;
+}

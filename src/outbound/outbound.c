@@ -42,12 +42,12 @@ bool check_ca_file(const char *v, struct strbuf *why)
 	return ok;
 }
 
-static bool mta_sts_on(const struct settings *s, enum var_stage stage)
+static bool mta_sts_on(const struct settings *s, enum image image)
 {
-	return stage == STAGE_FULL && !strcmp(s->value[V_MTA_STS], "yes");
+	return (image == IMAGE_FULL || image == IMAGE_RSPAMD) && !strcmp(s->value[V_MTA_STS], "yes");
 }
 
-void outbound_params(const struct settings *s, enum var_stage stage, struct params *p)
+void outbound_params(const struct settings *s, enum image image, struct params *p)
 {
 	/* DANE needs validated answers; "dnssec" asks for them (RES_USE_DNSSEC)
 	 * and trusts AD only as far as the resolver earns it. */
@@ -58,7 +58,7 @@ void outbound_params(const struct settings *s, enum var_stage stage, struct para
 	}
 	if (*s->value[V_SMTP_TLS_CA_FILE])
 		params_set(p, "smtp_tls_CAfile", s->value[V_SMTP_TLS_CA_FILE]);
-	if (mta_sts_on(s, stage))
+	if (mta_sts_on(s, image))
 		params_setf(p, "smtp_tls_policy_maps", "socketmap:inet:127.0.0.1:%d:postfix", TLS_POLICY_PORT);
 }
 
@@ -70,7 +70,7 @@ static void write_or_die(const char *path, const struct strbuf *text)
 
 void outbound_write_files(const struct settings *s)
 {
-	if (!mta_sts_on(s, STAGE_FULL))
+	if (!mta_sts_on(s, IMAGE_FULL))
 		return;
 	if (mkdir_p("/srv/etc/mtactl", 0755) < 0)
 		fatal(EXIT_SYSTEM, "creating /srv/etc/mtactl");
@@ -103,7 +103,7 @@ void outbound_write_files(const struct settings *s)
 
 void outbound_services(const struct settings *s, struct strbuf *out)
 {
-	if (!mta_sts_on(s, STAGE_FULL))
+	if (!mta_sts_on(s, IMAGE_FULL))
 		return;
 	/* Errors only: a failed policy fetch is in Postfix's deferral reason.
 	 * HOME: aiohttp reads ~/.netrc, and root's is not readable as _mta-sts. */

@@ -26,8 +26,8 @@
 bool check_dns_resolver(const char *v, struct strbuf *why);
 bool check_ca_file(const char *v, struct strbuf *why);
 
-/* Config step: the outbound parameters of main.cf (every stage). */
-void outbound_params(const struct settings *s, enum var_stage stage, struct params *p);
+/* Config step: the outbound parameters of main.cf (every image). */
+void outbound_params(const struct settings *s, enum image image, struct params *p);
 /* Config step, full image: the daemon's configuration and CA bundle; the
  * supervised service line (filters_services). */
 void outbound_write_files(const struct settings *s);

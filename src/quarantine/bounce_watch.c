@@ -34,7 +34,7 @@
 #include "quarantine/dsn.h"
 #include "quarantine/hold.h"
 #include "quarantine/quarantine.h"
-#include "queue/filter_watch.h"
+#include "queue/postqueue.h"
 
 #define MARK_DIR "/srv/var/lib/mtactl/quarantine-bounced"
 #define SCAN_GAP_MS 500      /* a burst of events makes one scan */
@@ -50,7 +50,7 @@ static int list_ids(const char *dir, struct strlist *ids)
 		return -1;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (hold_queue_id_ok(e->d_name))
+		if (postqueue_id_ok(e->d_name))
 			strlist_add(ids, e->d_name, strlen(e->d_name));
 	closedir(d);
 	return 0;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "quarantine/quarantine.h"
+#include "queue/postqueue.h"
 
 #define QUEUE_LISTING_MAX (64u << 20) /* bytes of postqueue -j read */
 #define HEADERS_MAX (64u * 1024)      /* bytes of postcat -h read */
@@ -39,19 +40,6 @@ const struct hold_msg *hold_list_find(const struct hold_list *l, const char *id)
 		if (!strcmp(l->msg[i].id, id))
 			return &l->msg[i];
 	return NULL;
-}
-
-bool hold_queue_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-			return false;
-	}
-	return true;
 }
 
 /* An envelope address fit for a DSN header and a sendmail argument: no
@@ -80,7 +68,7 @@ static bool parse_msg(json_t *o, struct hold_msg *m)
 	const char *id = json_string_value(json_object_get(o, "queue_id"));
 	const char *sender = json_string_value(json_object_get(o, "sender"));
 	json_t *rcpts = json_object_get(o, "recipients");
-	if (!queue || strcmp(queue, "hold") || !id || !hold_queue_id_ok(id) || !sender ||
+	if (!queue || strcmp(queue, "hold") || !id || !postqueue_id_ok(id) || !sender ||
 	    !address_ok(sender) || !json_is_array(rcpts))
 		return false;
 	memset(m, 0, sizeof *m);
@@ -105,36 +93,37 @@ static bool parse_msg(json_t *o, struct hold_msg *m)
 	return true;
 }
 
+struct parsing {
+	struct hold_list *out;
+	size_t added;
+};
+
+static void on_msg(json_t *o, void *ctx)
+{
+	struct parsing *p = ctx;
+	struct hold_list *out = p->out;
+	struct hold_msg m;
+	if (!parse_msg(o, &m))
+		return;
+	if (out->len == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 16;
+		struct hold_msg *grown = reallocarray(out->msg, cap, sizeof *grown);
+		if (!grown)
+			fatal(EXIT_SYSTEM, "out of memory");
+		out->msg = grown;
+		out->cap = cap;
+	}
+	out->msg[out->len++] = m;
+	p->added++;
+}
+
 size_t hold_parse_queue(const char *json_lines, size_t len, struct hold_list *out)
 {
-	size_t added = 0;
-	for (size_t pos = 0; pos < len;) {
-		const char *line = json_lines + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
-		pos += n + 1;
-		json_error_t err;
-		json_t *o = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
-		if (!o)
-			continue;
-		struct hold_msg m;
-		if (json_is_object(o) && parse_msg(o, &m)) {
-			if (out->len == out->cap) {
-				size_t cap = out->cap ? out->cap * 2 : 16;
-				struct hold_msg *grown = reallocarray(out->msg, cap, sizeof *grown);
-				if (!grown)
-					fatal(EXIT_SYSTEM, "out of memory");
-				out->msg = grown;
-				out->cap = cap;
-			}
-			out->msg[out->len++] = m;
-			added++;
-		}
-		json_decref(o);
-	}
+	struct parsing p = {.out = out, .added = 0};
+	postqueue_each(json_lines, len, on_msg, &p);
 	if (out->len > 1)
 		qsort(out->msg, out->len, sizeof *out->msg, by_arrival);
-	return added;
+	return p.added;
 }
 
 /* Copies the next blank-separated word of *p into dst (truncated). */
@@ -193,7 +182,7 @@ int hold_read_queue(struct hold_list *out)
 
 int hold_read_headers(const char *id, struct strbuf *out)
 {
-	if (!hold_queue_id_ok(id))
+	if (!postqueue_id_ok(id))
 		return -1;
 	char *argv[] = {"postcat", "-h", "-q", (char *)id, NULL};
 	size_t start = out->len;
@@ -275,7 +264,7 @@ int hold_release(int n, char **ids)
 	struct strbuf out;
 	sb_init(&out);
 	for (int i = 0; i < n; i++) {
-		if (!hold_queue_id_ok(ids[i]) || !hold_list_find(&q, ids[i])) {
+		if (!postqueue_id_ok(ids[i]) || !hold_list_find(&q, ids[i])) {
 			log_warnx("%.80s: no such message in the hold queue (see mtactl quarantine ls)", ids[i]);
 			rc = EXIT_FAIL;
 		} else if (release_one(ids[i], &out)) {

@@ -42,10 +42,6 @@ const struct hold_msg *hold_list_find(const struct hold_list *l, const char *id)
  * end up in a DSN's header) are skipped. Pure. */
 size_t hold_parse_queue(const char *json_lines, size_t len, struct hold_list *out);
 
-/* A queue id as Postfix makes them (letters and digits, at most 64): safe
- * as a file name and as an argument. */
-bool hold_queue_id_ok(const char *id);
-
 struct xquarantine {
 	char kind[16];     /* virus, spam, banned, badh, dmarc */
 	char destiny[16];  /* D_DISCARD, D_BOUNCE */

@@ -31,9 +31,9 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "health/probe.h"
+#include "queue/postqueue.h"
 
 #define DEFERRED_DIR "/var/spool/postfix/deferred"
-#define MASTER_PID_FILE "/var/spool/postfix/pid/master.pid"
 #define PROBE_TIMEOUT_MS 3000
 #define SCAN_GAP_MS 1000        /* at most one queue scan a second */
 #define PROBE_FIRST_MS 1000     /* filter not answering: probe again after 1 s ... */
@@ -44,19 +44,6 @@
 #define FLUSH_ABOVE 200         /* more waiting than this: one postqueue -f */
 #define QUEUE_LISTING_MAX (64u << 20) /* bytes of postqueue -j read; a larger queue is read in part */
 #define MAX_PROBES 8
-
-static bool queue_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-			return false;
-	}
-	return true;
-}
 
 static bool reason_matches(json_t *recipients, const char *const *matches, size_t nmatch)
 {
@@ -71,30 +58,32 @@ static bool reason_matches(json_t *recipients, const char *const *matches, size_
 	return false;
 }
 
+struct waiting {
+	const char *const *matches;
+	size_t nmatch;
+	struct strlist *ids;
+	size_t added;
+};
+
+static void on_msg(json_t *msg, void *ctx)
+{
+	struct waiting *w = ctx;
+	const char *queue = json_string_value(json_object_get(msg, "queue_name"));
+	const char *id = json_string_value(json_object_get(msg, "queue_id"));
+	json_t *rcpts = json_object_get(msg, "recipients");
+	if (queue && id && !strcmp(queue, "deferred") && postqueue_id_ok(id) && json_is_array(rcpts) &&
+	    reason_matches(rcpts, w->matches, w->nmatch)) {
+		strlist_add(w->ids, id, strlen(id));
+		w->added++;
+	}
+}
+
 size_t queue_waiting_for(const char *json_lines, size_t len, const char *const *matches,
 			 size_t nmatch, struct strlist *ids)
 {
-	size_t added = 0;
-	for (size_t pos = 0; pos < len;) {
-		const char *line = json_lines + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
-		pos += n + 1;
-		json_error_t err;
-		json_t *msg = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
-		if (!msg)
-			continue;
-		const char *queue = json_string_value(json_object_get(msg, "queue_name"));
-		const char *id = json_string_value(json_object_get(msg, "queue_id"));
-		json_t *rcpts = json_object_get(msg, "recipients");
-		if (queue && id && !strcmp(queue, "deferred") && queue_id_ok(id) && json_is_array(rcpts) &&
-		    reason_matches(rcpts, matches, nmatch)) {
-			strlist_add(ids, id, strlen(id));
-			added++;
-		}
-		json_decref(msg);
-	}
-	return added;
+	struct waiting w = {.matches = matches, .nmatch = nmatch, .ids = ids, .added = 0};
+	postqueue_each(json_lines, len, on_msg, &w);
+	return w.added;
 }
 
 struct probe {
@@ -109,34 +98,6 @@ static bool filter_answers(const struct probe *probes, size_t n, struct strbuf *
 		ok = probes[i].clamd ? probe_clamd(probes[i].path, PROBE_TIMEOUT_MS, why)
 				     : probe_smtp_unix(probes[i].path, true, PROBE_TIMEOUT_MS, why);
 	return ok;
-}
-
-/* Postfix's master runs (its pid file names a live "master"): postqueue
- * would otherwise read the queue directory itself and log "Mail system
- * is down" warnings. A pid file left by a killed container may name a
- * pid that another program has now, hence the look at its name. */
-bool postfix_up(void)
-{
-	struct strbuf text;
-	sb_init(&text);
-	bool up = false;
-	if (file_read(MASTER_PID_FILE, &text, 64) >= 0) {
-		unsigned long pid;
-		char *end;
-		errno = 0;
-		pid = strtoul(text.buf, &end, 10);
-		char comm_path[64], comm[32] = "";
-		if (!errno && pid > 0 && end != text.buf &&
-		    snprintf(comm_path, sizeof comm_path, "/proc/%lu/comm", pid) < (int)sizeof comm_path) {
-			FILE *f = fopen(comm_path, "re");
-			if (f) {
-				up = fgets(comm, sizeof comm, f) && !strcmp(comm, "master\n");
-				fclose(f);
-			}
-		}
-	}
-	sb_free(&text);
-	return up;
 }
 
 /* Any file in the deferred queue (DIR/X/ID, hash_queue_depth 1)? Looking

@@ -5,7 +5,6 @@
 #ifndef MTACTL_QUEUE_FILTER_WATCH_H
 #define MTACTL_QUEUE_FILTER_WATCH_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "config/parse.h"
@@ -16,10 +15,6 @@
  * not such objects are skipped. Pure. */
 size_t queue_waiting_for(const char *json_lines, size_t len, const char *const *matches,
 			 size_t nmatch, struct strlist *ids);
-
-/* Postfix's master runs (its pid file names a live "master"); postqueue
- * would otherwise log "mail system is down" warnings. */
-bool postfix_up(void);
 
 int filter_watch_main(int argc, char **argv);
 

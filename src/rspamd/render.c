@@ -211,6 +211,8 @@ void rspamd_services(const struct settings *s, struct strbuf *out)
 	sb_adds(out, "rspamd - /usr/bin/setpriv --reuid=_rspamd --regid=_rspamd --init-groups "
 		     "/usr/bin/rspamd -f -c " RSPAMD_DIR "/rspamd.conf\n");
 	filters_clamav_services(s, out);
+	/* D_BOUNCE: one DSN per held message (src/quarantine/bounce_watch.c). */
+	sb_adds(out, "quarantine-bounce - /usr/local/bin/mtactl quarantine-bounce\n");
 	filters_srs_service(s, out);
 	outbound_services(s, out);
 }

@@ -18,6 +18,7 @@
 #define RSPAMD_RUN_DIR "/run/rspamd"
 #define RSPAMD_MILTER_SOCKET RSPAMD_RUN_DIR "/milter.sock"
 #define RSPAMD_CONTROLLER_SOCKET RSPAMD_RUN_DIR "/controller.sock"
+#define RSPAMD_NORMAL_PORT 11333
 #define RSPAMD_NORMAL_ADDR "127.0.0.1:11333"
 #define RSPAMD_CONTROLLER_PORT 11334
 #define REDIS_CONF "/etc/redis/mtactl.conf"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerlib import LABEL, Container, DockerError, docker, unique_name, wait_for
+from dockerlib import LABEL, Container, DockerError, docker, ensure_built, unique_name, wait_for
 
 __all__ = [
     "LDAP_IMAGE", "MYSQL_IMAGE", "LDAP_SUFFIX", "LDAP_ADMIN_DN", "LDAP_ADMIN_PW", "LDAP_USERS",
@@ -68,11 +68,7 @@ def _dir_digest(path):
 def ensure_image(tag, path):
     """Builds image `tag` from the directory unless an image built from the
     same files is there (label mta-e2e.digest)."""
-    digest = _dir_digest(path)
-    p = docker("image", "inspect", "-f", '{{index .Config.Labels "mta-e2e.digest"}}', tag, check=False)
-    if p.returncode == 0 and p.stdout.strip() == digest:
-        return
-    docker("build", "-q", "--label", "mta-e2e.digest=" + digest, "-t", tag, str(path), timeout=1200)
+    ensure_built(tag, path, "mta-e2e.digest", _dir_digest(path), timeout=1200)
 
 
 class Peer(Container):

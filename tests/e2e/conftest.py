@@ -18,6 +18,37 @@ from dockerlib import (IMAGE, LABEL, PEER_IMAGE, Container, DockerError, Sink,  
                        docker, unique_name)
 
 
+# --- parallel runs (pytest -n 2 --dist loadgroup, see README.md) ------------
+#
+# A module whose tests share a module-scoped fixture (a fleet, a DNS tier,
+# LDAP) runs on one worker: its tests get the xdist_group of the module, so
+# the fixture is set up once. The tests of the other modules are spread one
+# by one. Slow modules go first (longest first keeps the tail of the run
+# short); SLOW_FIRST is the order of their measured times, longest first.
+SLOW_FIRST = ("test_reliability.py", "test_tls.py", "test_base.py", "test_full.py",
+              "test_field.py", "test_outbound_tls.py", "test_auth.py", "test_doctor.py")
+
+
+def _shares_module_fixture(item):
+    info = getattr(item, "_fixtureinfo", None)
+    return bool(info) and any(d.scope in ("module", "package", "class")
+                              for defs in info.name2fixturedefs.values() for d in defs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Runs before xdist reads the xdist_group marks (tryfirst)."""
+    def rank(item):
+        base = os.path.basename(item.path)
+        return SLOW_FIRST.index(base) if base in SLOW_FIRST else len(SLOW_FIRST)
+    items.sort(key=rank)   # stable: the order within a module stays
+    grouped = {os.path.basename(i.path) for i in items if _shares_module_fixture(i)}
+    for item in items:
+        base = os.path.basename(item.path)
+        if base in grouped:
+            item.add_marker(pytest.mark.xdist_group(base))
+
+
 def pytest_report_header(config):
     return "e2e: image %s:<stage>, peer %s, session prefix %s" % (IMAGE, PEER_IMAGE, dockerlib.SESSION)
 

@@ -3,8 +3,10 @@
 Only the Python standard library is used; docker is driven through its CLI.
 Every loop here is bounded in time and in count.
 """
+import contextlib
 import email.message
 import email.utils
+import fcntl
 import hashlib
 import json
 import os
@@ -13,6 +15,7 @@ import secrets
 import smtplib
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,6 +51,19 @@ def docker(*args, check=True, timeout=DOCKER_TIMEOUT, input=None, merge=False):
         raise DockerError("exit %d: %s\n%s%s" % (p.returncode, " ".join(cmd),
                                                   p.stdout or "", p.stderr or ""))
     return p
+
+
+def pause(name, tries=3):
+    """docker pause, tried up to `tries` times 2 s apart: on a loaded machine
+    the cgroup freeze can time out ("OCI runtime pause failed: unable to
+    freeze") although a second try freezes the container at once."""
+    for i in range(tries):
+        p = docker("pause", name, check=False)
+        if p.returncode == 0:
+            return
+        if i + 1 < tries:
+            time.sleep(2)
+    raise DockerError("exit %d: docker pause %s (%d tries)\n%s" % (p.returncode, name, tries, p.stderr))
 
 
 _counter = 0
@@ -458,13 +474,52 @@ def peer_digest():
 def ensure_peer_image():
     """Builds mta-testpeer from tests/peers unless an image built from the
     same files is there (label mta-testpeer.digest)."""
-    digest = peer_digest()
-    p = docker("image", "inspect", "-f", '{{index .Config.Labels "mta-testpeer.digest"}}',
-               PEER_IMAGE, check=False)
-    if p.returncode == 0 and p.stdout.strip() == digest:
+    ensure_built(PEER_IMAGE, PEER_DIR, "mta-testpeer.digest", peer_digest(), timeout=900)
+
+
+BUILD_LOCK_DIR = os.environ.get("E2E_LOCK_DIR", tempfile.gettempdir())
+
+
+@contextlib.contextmanager
+def build_lock(tag, timeout):
+    """Holds an exclusive flock on a file named after the image tag: the
+    workers of a parallel run (pytest -n 2) and other sessions on the machine
+    then build a peer image one at a time, the later ones finding it built.
+    Waits at most timeout seconds (polling once a second)."""
+    path = os.path.join(BUILD_LOCK_DIR, "mta-e2e-build-%s.lock" % re.sub(r"[^A-Za-z0-9_.-]", "_", tag))
+    with open(path, "a") as f:
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout) + 2):
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DockerError("%s: another session held the build lock %s for %ss"
+                                      % (tag, path, timeout)) from None
+                time.sleep(1)
+        else:
+            raise DockerError("%s: no build lock %s within %ss" % (tag, path, timeout))
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def ensure_built(tag, path, label, digest, timeout):
+    """Builds image `tag` from directory `path` with label=digest unless an
+    image with that label value is there; under build_lock, checked again once
+    the lock is held (the holder before may just have built it)."""
+    def current():
+        p = docker("image", "inspect", "-f", '{{index .Config.Labels "%s"}}' % label, tag, check=False)
+        return p.returncode == 0 and p.stdout.strip() == digest
+    if current():
         return
-    docker("build", "-q", "--label", "mta-testpeer.digest=" + digest, "-t", PEER_IMAGE,
-           str(PEER_DIR), timeout=900)
+    with build_lock(tag, timeout + 60):
+        if current():
+            return
+        docker("build", "-q", "--label", "%s=%s" % (label, digest), "-t", tag, str(path),
+               timeout=timeout)
 
 
 def image_exists(ref):

@@ -26,7 +26,7 @@ import dkim
 import pytest
 from dns import resolver as dnsresolver
 
-from dockerlib import docker, send_message
+from dockerlib import docker, pause, send_message
 from fullpeers import (amavis_ls, assert_accepted, build_message, cat, dkim_record,
                        dkim_sign, gen_rsa_key, header_values, our_auth_results, pem_body, start_dns,
                        start_full, token, unfold, wait_mail, wait_relayed)
@@ -352,7 +352,7 @@ def test_dns_dropped_data_reply_within_seconds_mail_accepted(mx, dns, keys):
     subject = "outage-" + token()
     sender = "news@outage.test"
     msg = signed(keys, sender, subject)
-    docker("pause", dns.name)
+    pause(dns.name)
     try:
         import smtplib
         s = smtplib.SMTP(mx.ip, 25, timeout=60)

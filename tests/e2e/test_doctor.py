@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import dnstier
-from dockerlib import docker
+from dockerlib import docker, pause
 from fullpeers import start_full
 
 DOMAINS = ["example.org", "example.net"]
@@ -238,7 +238,7 @@ def test_each_broken_record_fails(server, tier, good, case):
 
 def test_doctor_with_dns_down_ends_in_time(server, tier, good):
     publish(tier, good)
-    docker("pause", tier.container.name)
+    pause(tier.container.name)
     try:
         rc, found, took = doctor(server)
         rc_json, out, took_json = doctor(server, "--json")

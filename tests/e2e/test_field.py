@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from dockerlib import DockerError, docker, send_message, wait_for
+from dockerlib import DockerError, docker, pause, send_message, wait_for
 from fullpeers import (SA_DNS_TEST_DOMAINS, build_message, cat, dkim_record, dkim_sign,
                        header_values, make_volume, our_auth_results,
                        rm_volume, start_dns, start_full, token, wait_relayed,
@@ -59,7 +59,7 @@ class Outage:
         self.dns = dns
 
     def __enter__(self):
-        docker("pause", self.dns.name)
+        pause(self.dns.name)
         return self
 
     def __exit__(self, *exc):
@@ -208,7 +208,7 @@ def test_mail_sent_at_first_answer_after_run_and_restart(net, net_gateway, clamd
     c = None
     try:
         if resolver == "dropping":
-            docker("pause", d.name)
+            pause(d.name)
         c = start_full(net, net_gateway, field_env(relay), dns=d.ip, client_host=False,
                        volumes={clamdb: "/var/lib/clamav", vol: "/srv"}, kind="first-" + resolver)
         first = wait_first_answer(c)

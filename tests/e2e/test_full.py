@@ -779,4 +779,4 @@ def test_full_variable_on_base_image(run_config_error):
     code, out = run_config_error(stage="base", env={"FINAL_SPAM_DESTINY": "D_PASS"}, timeout=90)
     assert code == BAD_CONFIG_EXIT, "exit %r\n%s" % (code, out)
     lines = [ln for ln in out.splitlines() if "FINAL_SPAM_DESTINY" in ln and "D_PASS" in ln]
-    assert len(lines) == 1 and "full image" in lines[0], out
+    assert len(lines) == 1 and "base image" in lines[0] and "only in full, rspamd" in lines[0], out

@@ -34,7 +34,7 @@ import pytest
 
 import dnstier
 from basepeers import ensure_image
-from dockerlib import LABEL, Container, docker, read_banner, send_mail, unique_name, wait_for
+from dockerlib import LABEL, Container, docker, pause, read_banner, send_mail, unique_name, wait_for
 from fullpeers import start_dns, start_full, token
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
@@ -337,7 +337,7 @@ def test_default_level_is_may_with_a_non_validating_resolver(mta, net):
 
 def test_dns_dropped_start_is_bounded(mta, net):
     dns = start_dns(net)
-    docker("pause", dns.name)
+    pause(dns.name)
     try:
         t0 = time.monotonic()
         c = mta("mini", extra_args=("--dns", dns.ip), wait=False)

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from dockerlib import DockerError, docker, make_message, wait_for
+from dockerlib import BANNER_TIMEOUT, DockerError, make_message, pause, wait_for
 from fullpeers import fill_clamav_volume, start_dns
 
 MESSAGES = int(os.environ.get("SOAK_MESSAGES", "60"))
@@ -38,7 +38,8 @@ class Sender(threading.Thread):
         self.failures = 0
 
     def run(self):
-        deadline = time.monotonic() + 60 + self.messages * 8
+        # 8 s a message, and each fault's container comes back within a banner timeout
+        deadline = time.monotonic() + sender_seconds(self.messages)
         n = 0
         while n < self.messages and time.monotonic() < deadline:
             token = "soak-%s-%04d" % (self.run_id, n)
@@ -52,6 +53,10 @@ class Sender(threading.Thread):
                 # down for the fault (no address while it is stopped): retry
                 self.failures += 1
                 time.sleep(0.5)
+
+
+def sender_seconds(messages):
+    return 60 + FAULTS * BANNER_TIMEOUT + messages * 8
 
 
 def mailbox_tokens(c):
@@ -130,7 +135,7 @@ def run_stream(mta, volume, stage, kind, extra_env=None, extra_args=(), volumes=
         for sender in senders:
             sender.container = c
     for sender in senders:
-        sender.join(timeout=60 + messages * 8)
+        sender.join(timeout=sender_seconds(messages) + 30)
         assert not sender.is_alive(), "a sender did not finish"
     acked = [t for x in senders for t in x.acked]
     failures = sum(x.failures for x in senders)
@@ -171,7 +176,7 @@ def dns(request, net, resources):
     peer = start_dns(net)
     resources.containers.append(peer)
     if request.param == "dropping":
-        docker("pause", peer.name)
+        pause(peer.name)
     peer.dropping = request.param == "dropping"
     return peer
 

@@ -72,7 +72,12 @@ def test_secrets_stay_secret_and_daemons_are_unprivileged(mta, secret_dir):
     assert readable == [], "world-readable files with a secret: %s" % readable
     assert "relayuser:***" in env_out
 
-    users = process_users(c)
+    # amavisd names itself once it has forked its children; until then it
+    # is `perl /usr/sbin/amavisd` (seen on a loaded machine right after the banner).
+    def amavisd_named():
+        u = process_users(c)
+        return u if any(k.startswith("amavisd") for k in u) else None
+    users = wait_for(amavisd_named, timeout=60, interval=1, what="amavisd among the processes")
     expect = {"qmgr": {"postfix"}, "pickup": {"postfix"}, "amavisd": {"amavis"},
               "postsrsd": {"postsrsd"}}
     for cmd, who in expect.items():

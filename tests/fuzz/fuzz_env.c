@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf errors, warnings;
 	sb_init(&errors);
 	sb_init(&warnings);
-	settings_load(&s, get_one, &v, "mx1.example.com", STAGE_FULL, &errors, &warnings);
+	settings_load(&s, get_one, &v, "mx1.example.com", IMAGE_FULL, &errors, &warnings);
 	settings_free(&s);
 	sb_free(&errors);
 	sb_free(&warnings);

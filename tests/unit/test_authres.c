@@ -34,7 +34,7 @@ static void render(struct rendered *r, const char *name, const char *value, cons
 	struct strbuf e, w;
 	sb_init(&e);
 	sb_init(&w);
-	if (!settings_load(&r->s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w))
+	if (!settings_load(&r->s, fake_env_get, &env, "mx1.example.com", IMAGE_FULL, &e, &w))
 		fail_msg("%s", e.buf);
 	sb_free(&e);
 	sb_free(&w);
@@ -130,7 +130,7 @@ static void test_bad_values(void **state)
 		struct strbuf e, w;
 		sb_init(&e);
 		sb_init(&w);
-		bool ok = settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w);
+		bool ok = settings_load(&s, fake_env_get, &env, "mx1.example.com", IMAGE_FULL, &e, &w);
 		if (ok)
 			fail_msg("%s=%s accepted", bad[i][0], bad[i][1]);
 		assert_non_null(strstr(e.buf, bad[i][0]));

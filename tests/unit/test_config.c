@@ -36,7 +36,7 @@ static void test_table_sorted_and_documented(void **state)
 static bool load(struct fake_env *env, const char *hostname, struct settings *s, struct strbuf *errors,
 		 struct strbuf *warnings)
 {
-	return settings_load(s, fake_env_get, env, hostname, STAGE_FULL, errors, warnings);
+	return settings_load(s, fake_env_get, env, hostname, IMAGE_FULL, errors, warnings);
 }
 
 static void test_defaults(void **state)
@@ -64,16 +64,16 @@ static void test_defaults(void **state)
 	sb_free(&w);
 }
 
-/* Loads an environment of one variable on an image of stage; errors gets
+/* Loads an environment of one variable on the image; errors gets
  * the refusal lines. */
-static bool load_one(enum var_stage stage, const char *name, const char *value, struct strbuf *errors)
+static bool load_one(enum image image, const char *name, const char *value, struct strbuf *errors)
 {
 	struct fake_env env = {{{name, value}, {NULL, NULL}}};
 	struct settings s;
 	struct strbuf w;
 	sb_init(&w);
 	sb_reset(errors);
-	bool ok = settings_load(&s, fake_env_get, &env, "mx1.example.com", stage, errors, &w);
+	bool ok = settings_load(&s, fake_env_get, &env, "mx1.example.com", image, errors, &w);
 	settings_free(&s);
 	sb_free(&w);
 	return ok;
@@ -81,11 +81,11 @@ static bool load_one(enum var_stage stage, const char *name, const char *value, 
 
 /* Refused with exactly one line naming the variable and the value, which
  * contains expected (when not NULL). */
-static void assert_refused(enum var_stage stage, const char *name, const char *value, const char *expected)
+static void assert_refused(enum image image, const char *name, const char *value, const char *expected)
 {
 	struct strbuf e;
 	sb_init(&e);
-	if (load_one(stage, name, value, &e))
+	if (load_one(image, name, value, &e))
 		fail_msg("%s=\"%s\" accepted", name, value);
 	char want[160];
 	snprintf(want, sizeof want, "%s=\"%s\": expected ", name, value);
@@ -121,7 +121,7 @@ static void test_bad_values(void **state)
 		{"RES_OPTIONS", "   "},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		assert_refused(STAGE_FULL, cases[i][0], cases[i][1], NULL);
+		assert_refused(IMAGE_FULL, cases[i][0], cases[i][1], NULL);
 }
 
 static void test_combination_and_secret(void **state)
@@ -365,26 +365,26 @@ static void test_master_transports(void **state)
 	static const char *const mini[] = {"smtp", "relay", "error", "retry", "discard", "local",
 					   "virtual", "lmtp"};
 	for (size_t i = 0; i < sizeof mini / sizeof mini[0]; i++) {
-		assert_true(postfix_master_has_transport(STAGE_MINI, mini[i], strlen(mini[i])));
-		assert_true(postfix_master_has_transport(STAGE_FULL, mini[i], strlen(mini[i])));
+		assert_true(postfix_master_has_transport(IMAGE_MINI, mini[i], strlen(mini[i])));
+		assert_true(postfix_master_has_transport(IMAGE_FULL, mini[i], strlen(mini[i])));
 	}
 	static const char *const not_transports[] = {"pickup", "cleanup", "qmgr", "rewrite", "bounce",
 						     "showq", "anvil", "postlog", "submission", "smtps",
 						     "carrier-pigeon", "lmt", "lmtpx", "", "LMTP"};
 	for (size_t i = 0; i < sizeof not_transports / sizeof not_transports[0]; i++)
-		assert_false(postfix_master_has_transport(STAGE_FULL, not_transports[i],
+		assert_false(postfix_master_has_transport(IMAGE_FULL, not_transports[i],
 							  strlen(not_transports[i])));
-	assert_false(postfix_master_has_transport(STAGE_MINI, "lmtp-amavis", 11));
-	assert_false(postfix_master_has_transport(STAGE_BASE, "lmtp-amavis", 11));
-	assert_true(postfix_master_has_transport(STAGE_FULL, "lmtp-amavis", 11));
-	assert_true(postfix_master_has_transport(STAGE_MINI, "lmtp:app:24", 4)); /* len bounds the name */
+	assert_false(postfix_master_has_transport(IMAGE_MINI, "lmtp-amavis", 11));
+	assert_false(postfix_master_has_transport(IMAGE_BASE, "lmtp-amavis", 11));
+	assert_true(postfix_master_has_transport(IMAGE_FULL, "lmtp-amavis", 11));
+	assert_true(postfix_master_has_transport(IMAGE_MINI, "lmtp:app:24", 4)); /* len bounds the name */
 
 	struct strbuf names;
 	sb_init(&names);
-	postfix_master_transports(STAGE_MINI, &names);
+	postfix_master_transports(IMAGE_MINI, &names);
 	assert_string_equal(names.buf, "smtp, relay, error, retry, discard, local, virtual, lmtp");
 	sb_reset(&names);
-	postfix_master_transports(STAGE_FULL, &names);
+	postfix_master_transports(IMAGE_FULL, &names);
 	assert_string_equal(names.buf, "smtp, relay, error, retry, discard, local, virtual, lmtp, lmtp-amavis");
 	sb_free(&names);
 }
@@ -399,32 +399,32 @@ static void test_virtual_transport_validation(void **state)
 					   "relay:relay.example.com", "virtual:x", "error:mailbox_disabled",
 					   "discard:silently"};
 	static const struct {
-		enum var_stage stage;
+		enum image image;
 		const char *value, *expected;
 	} bad[] = {
-		{STAGE_MINI, "carrier-pigeon:x",
+		{IMAGE_MINI, "carrier-pigeon:x",
 		 "a transport that master.cf of the mini image defines for delivery (smtp, relay, error, "
 		 "retry, discard, local, virtual, lmtp), got \"carrier-pigeon\""},
-		{STAGE_FULL, "pigeon:[app]:24",
+		{IMAGE_FULL, "pigeon:[app]:24",
 		 "a transport that master.cf of the full image defines for delivery (smtp, relay, error, "
 		 "retry, discard, local, virtual, lmtp, lmtp-amavis), got \"pigeon\""},
-		{STAGE_BASE, "lmtp-amavis:unix:/run/amavis/inbound.sock", "got \"lmtp-amavis\""},
-		{STAGE_MINI, "pickup:x", "got \"pickup\""},
-		{STAGE_MINI, "submission:x", "got \"submission\""},
-		{STAGE_MINI, "lmtp", "transport:nexthop"},
-		{STAGE_MINI, "lmtp:", "transport:nexthop"},
-		{STAGE_MINI, ":app:24", "transport:nexthop"},
-		{STAGE_MINI, "LMTP:app:24", "transport:nexthop"},
-		{STAGE_MINI, "lmtp:app 24", "transport:nexthop"},
+		{IMAGE_BASE, "lmtp-amavis:unix:/run/amavis/inbound.sock", "got \"lmtp-amavis\""},
+		{IMAGE_MINI, "pickup:x", "got \"pickup\""},
+		{IMAGE_MINI, "submission:x", "got \"submission\""},
+		{IMAGE_MINI, "lmtp", "transport:nexthop"},
+		{IMAGE_MINI, "lmtp:", "transport:nexthop"},
+		{IMAGE_MINI, ":app:24", "transport:nexthop"},
+		{IMAGE_MINI, "LMTP:app:24", "transport:nexthop"},
+		{IMAGE_MINI, "lmtp:app 24", "transport:nexthop"},
 	};
 	struct strbuf e;
 	sb_init(&e);
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-		if (!load_one(STAGE_MINI, "VIRTUAL_TRANSPORT", good[i], &e))
+		if (!load_one(IMAGE_MINI, "VIRTUAL_TRANSPORT", good[i], &e))
 			fail_msg("%s refused: %s", good[i], e.buf);
 	sb_free(&e);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_refused(bad[i].stage, "VIRTUAL_TRANSPORT", bad[i].value, bad[i].expected);
+		assert_refused(bad[i].image, "VIRTUAL_TRANSPORT", bad[i].value, bad[i].expected);
 }
 
 /* The full image's master.cf: amavis's client from the service table,
@@ -432,7 +432,7 @@ static void test_virtual_transport_validation(void **state)
 static void test_golden_full_master(void **state)
 {
 	(void)state;
-	static const struct postfix_host full = {.uid = 100, .gid = 102, .ipv6 = true, .stage = STAGE_FULL,
+	static const struct postfix_host full = {.uid = 100, .gid = 102, .ipv6 = true, .image = IMAGE_FULL,
 						 .filters = true, .filter_children = 3};
 	struct fake_env env = {{{"MAIL_BOXES", "info@example.com"},
 				{"SMTPD_SASL_CLIENTAUTH", "client1:{PLAIN}secret1"},
@@ -507,7 +507,7 @@ static void test_golden_base(void **state)
 	sb_free(&master_cf);
 }
 
-/* Variables that need each other, and a later stage than the image. */
+/* Variables that need each other, and one the image has not. */
 static void test_incomplete_combinations(void **state)
 {
 	(void)state;
@@ -538,10 +538,26 @@ static void test_incomplete_combinations(void **state)
 	struct strbuf e, w;
 	sb_init(&e);
 	sb_init(&w);
-	assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_MINI, &e, &w));
-	assert_non_null(strstr(e.buf, "SMTPD_SASL_CLIENTAUTH=\"u:***\": expected no value: it needs the base image"));
+	assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", IMAGE_MINI, &e, &w));
+	assert_non_null(strstr(e.buf, "SMTPD_SASL_CLIENTAUTH=\"u:***\": expected no value in the mini image: "
+				      "it has a meaning only in base, full, rspamd"));
 	assert_null(strstr(e.buf, "u:p"));
 	settings_free(&s);
+	/* full and rspamd are siblings: what only one of them has is refused by the other. */
+	assert_false(load_one(IMAGE_RSPAMD, "RAZOR_REGISTRATION", "u:p", &e));
+	assert_non_null(strstr(e.buf, "RAZOR_REGISTRATION=\"u:***\": expected no value in the rspamd image: "
+				      "it has a meaning only in full"));
+	assert_refused(IMAGE_RSPAMD, "SA_DEBUG", "1", "in the rspamd image: it has a meaning only in full");
+	assert_false(load_one(IMAGE_FULL, "RSPAMD_PASSWORD", "long-enough-pw", &e));
+	assert_non_null(strstr(e.buf, "in the full image: it has a meaning only in rspamd"));
+	assert_null(strstr(e.buf, "long-enough-pw"));
+	assert_refused(IMAGE_BASE, "DMARC_REPORTS", "yes", "in the base image: it has a meaning only in rspamd");
+	assert_true(load_one(IMAGE_RSPAMD, "FINAL_SPAM_DESTINY", "D_REJECT", &e));
+	assert_true(load_one(IMAGE_RSPAMD, "RSPAMD_PASSWORD", "long-enough-pw", &e));
+	assert_false(load_one(IMAGE_RSPAMD, "RSPAMD_PASSWORD", "short", &e));
+	assert_non_null(strstr(e.buf, "8 to 256 printable characters"));
+	assert_null(strstr(e.buf, "short"));
+	assert_refused(IMAGE_RSPAMD, "DMARC_REPORTS_FROM", "not-an-address", "a mail address");
 	sb_free(&e);
 	sb_free(&w);
 }

@@ -257,7 +257,7 @@ static void test_golden_amavis(void **state)
 	sb_init(&e);
 	sb_init(&w);
 	sb_init(&services);
-	if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w))
+	if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", IMAGE_FULL, &e, &w))
 		fail_msg("%s", e.buf);
 	struct filter_files f;
 	filters_render(&s, 2, &f);
@@ -283,10 +283,10 @@ static void test_srs_maps(void **state)
 	struct strbuf e, w;
 	sb_init(&e);
 	sb_init(&w);
-	if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w))
+	if (!settings_load(&s, fake_env_get, &env, "mx1.example.com", IMAGE_FULL, &e, &w))
 		fail_msg("%s", e.buf);
 	const struct postfix_host host = {.uid = 100, .gid = 102, .filters = true, .filter_children = 2,
-					  .stage = STAGE_FULL};
+					  .image = IMAGE_FULL};
 	struct postfix_map maps[MAP_COUNT];
 	postfix_maps_render(&s, &host, maps);
 	assert_non_null(strstr(maps[MAP_SRS_SENDERS].text.buf,
@@ -302,7 +302,7 @@ static void test_srs_maps(void **state)
 	params_free(&p);
 	postfix_maps_free(maps);
 	/* smaller images have no PostSRSd, so no table */
-	const struct postfix_host mini = {.uid = 100, .gid = 102, .stage = STAGE_MINI};
+	const struct postfix_host mini = {.uid = 100, .gid = 102, .image = IMAGE_MINI};
 	postfix_maps_render(&s, &mini, maps);
 	assert_int_equal(maps[MAP_SRS_SENDERS].text.len, 0);
 	postfix_maps_free(maps);

@@ -11,6 +11,7 @@
 #include "quarantine/dsn.h"
 #include "quarantine/hold.h"
 #include "quarantine/quarantine.h"
+#include "queue/postqueue.h"
 
 static size_t parse(const char *text, struct hold_list *l)
 {
@@ -73,9 +74,9 @@ static void test_queue_awkward(void **state)
 	assert_string_equal(l.msg[0].sender, "");
 	assert_string_equal(l.msg[1].sender, "mailer-daemon@x");
 	hold_list_free(&l);
-	assert_true(hold_queue_id_ok("8737E2C2991"));
-	assert_false(hold_queue_id_ok(""));
-	assert_false(hold_queue_id_ok("8737E2C2991 "));
+	assert_true(postqueue_id_ok("8737E2C2991"));
+	assert_false(postqueue_id_ok(""));
+	assert_false(postqueue_id_ok("8737E2C2991 "));
 }
 
 static void test_xquarantine(void **state)

@@ -107,7 +107,7 @@ static void test_validators(void **state)
 	sb_free(&why);
 }
 
-static void load(struct settings *s, struct fake_env *env, enum var_stage stage)
+static void load(struct settings *s, struct fake_env *env, enum image stage)
 {
 	struct strbuf e, w;
 	sb_init(&e);
@@ -125,8 +125,8 @@ static void test_params(void **state)
 	struct fake_env none = {{{NULL, NULL}}};
 	struct settings s;
 	struct params p = {0};
-	load(&s, &none, STAGE_MINI);
-	outbound_params(&s, STAGE_MINI, &p);
+	load(&s, &none, IMAGE_MINI);
+	outbound_params(&s, IMAGE_MINI, &p);
 	assert_string_equal(params_get(&p, "smtp_dns_support_level"), "dnssec");
 	assert_string_equal(params_get(&p, "smtp_tls_security_level"), "$" OUTBOUND_AUTO_PARAM);
 	assert_string_equal(params_get(&p, OUTBOUND_AUTO_PARAM), "may");
@@ -135,8 +135,8 @@ static void test_params(void **state)
 	settings_free(&s);
 
 	memset(&p, 0, sizeof p);
-	load(&s, &none, STAGE_FULL);
-	outbound_params(&s, STAGE_FULL, &p);
+	load(&s, &none, IMAGE_FULL);
+	outbound_params(&s, IMAGE_FULL, &p);
 	assert_string_equal(params_get(&p, "smtp_tls_policy_maps"), "socketmap:inet:127.0.0.1:8462:postfix");
 	struct strbuf svc;
 	sb_init(&svc);
@@ -150,8 +150,8 @@ static void test_params(void **state)
 
 	struct fake_env fixed = {{{"SMTP_TLS_SECURITY_LEVEL", "verify"}, {"MTA_STS", "no"}}};
 	memset(&p, 0, sizeof p);
-	load(&s, &fixed, STAGE_FULL);
-	outbound_params(&s, STAGE_FULL, &p);
+	load(&s, &fixed, IMAGE_FULL);
+	outbound_params(&s, IMAGE_FULL, &p);
 	assert_null(params_get(&p, "smtp_tls_security_level")); /* the table's VAR_POSTCONF sets it */
 	assert_null(params_get(&p, OUTBOUND_AUTO_PARAM));
 	assert_null(params_get(&p, "smtp_tls_policy_maps"));
@@ -178,7 +178,7 @@ static void test_bad_input(void **state)
 		struct strbuf e, w;
 		sb_init(&e);
 		sb_init(&w);
-		assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w));
+		assert_false(settings_load(&s, fake_env_get, &env, "mx1.example.com", IMAGE_FULL, &e, &w));
 		assert_non_null(strstr(e.buf, bad[i][0]));
 		assert_non_null(strstr(e.buf, bad[i][1]));
 		size_t lines = 0;

@@ -34,7 +34,7 @@ static void render(struct rendered *r, const char *const pairs[][2])
 	struct strbuf e, w;
 	sb_init(&e);
 	sb_init(&w);
-	if (!settings_load(&r->s, fake_env_get, &env, "mx1.example.com", STAGE_FULL, &e, &w))
+	if (!settings_load(&r->s, fake_env_get, &env, "mx1.example.com", IMAGE_RSPAMD, &e, &w))
 		fail_msg("%s", e.buf);
 	sb_free(&e);
 	sb_free(&w);
@@ -119,6 +119,7 @@ static void test_defaults(void **state)
 	HAS(r.services.buf, "rspamd - /usr/bin/setpriv --reuid=_rspamd");
 	HAS(r.services.buf, "clamd quiet ");
 	HAS(r.services.buf, "postsrsd - ");
+	HAS(r.services.buf, "quarantine-bounce - /usr/local/bin/mtactl quarantine-bounce\n");
 	HASNT(r.services.buf, "amavis");
 	assert_string_equal(params_get(&r.main_cf, "smtpd_milters"), "unix:" RSPAMD_MILTER_SOCKET);
 	assert_string_equal(params_get(&r.main_cf, "non_smtpd_milters"), "unix:" RSPAMD_MILTER_SOCKET);
@@ -135,7 +136,7 @@ static void test_destinies_and_options(void **state)
 		{"FINAL_SPAM_DESTINY", "D_REJECT"},  {"FINAL_VIRUS_DESTINY", "D_REJECT"},
 		{"FINAL_BANNED_DESTINY", "D_PASS"},  {"FINAL_BAD_HEADER_DESTINY", "D_BOUNCE"},
 		{"SA_KILL_LEVEL_DEFLT", "9.5"},      {"CLAMAV_DAEMON", "no"},
-		{"LOG_LEVEL", "5"},                  {"RSPAMD_PASSWORD", "pw"},
+		{"LOG_LEVEL", "5"},                  {"RSPAMD_PASSWORD", "web-pass-1"},
 		{"DMARC_REPORTS", "yes"},            {"DMARC_ENFORCE", "no"},
 		{"ARC_SEAL", "no"},                  {"ARC_TRUSTED_SIGNERS", "Fwd.Example"},
 		{NULL, NULL},
@@ -170,7 +171,7 @@ static void test_master(void **state)
 	struct rendered r;
 	render(&r, env);
 	const struct postfix_host host = {.uid = 100, .gid = 102, .filters = true, .filter_children = 2,
-					  .stage = STAGE_FULL, .rspamd = true};
+					  .image = IMAGE_RSPAMD, .rspamd = true};
 	struct strbuf m;
 	sb_init(&m);
 	postfix_master_render(&r.s, &host, &m);
