@@ -12,6 +12,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "config/vars.h"
 
 /* rspamadm loads rspamd's whole configuration, then mails each report
  * through the local Postfix; a run that takes longer is stuck. */
@@ -142,11 +143,9 @@ int dmarc_reports_main(int argc, char **argv)
 		log_warnx("DMARC reports are sent by rspamd: the rspamd image only (no %s)", RSPAMADM_PATH);
 		return EXIT_USAGE;
 	}
-	/* TODO(lead): var_env(V_DMARC_REPORTS) once the variable is on main. */
-	const char *enabled = getenv("DMARC_REPORTS");
-	if (!enabled || strcmp(enabled, "yes")) {
-		log_warnx("DMARC_REPORTS is \"%s\", not yes: rspamd collects no report data",
-			  enabled ? enabled : "");
+	const char *enabled = var_env(V_DMARC_REPORTS);
+	if (strcmp(enabled, "yes")) {
+		log_warnx("DMARC_REPORTS is \"%s\", not yes: rspamd collects no report data", enabled);
 		return EXIT_USAGE;
 	}
 	if (now_mode)
