@@ -10,10 +10,12 @@
 #include "config/engine.h"
 #include "config/envlist.h"
 #include "deliverability/records.h"
+#include "dmarc/reports.h"
 #include "dkim/dkim.h"
 #include "doctor/doctor.h"
 #include "health/health.h"
 #include "init/init.h"
+#include "learn/learn.h"
 #include "quarantine/bounce_watch.h"
 #include "quarantine/quarantine.h"
 #include "queue/filter_watch.h"
@@ -51,6 +53,7 @@ static const struct subcommand subcommands[] = {
 	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
 	{"dkim", dkim_main, "print the DKIM DNS record (txt) or make a new key (genkey)"},
+	{"dmarc-reports", dmarc_reports_main, "send rspamd's DMARC aggregate reports daily (--now: at once)"},
 	{"dns", dns_main, "print the DNS records to publish for every served domain (--zone: as zone-file lines)"},
 	{"doctor", doctor_main, "check DNS, TLS and relaying from outside; exit 0 ok, 1 warnings, 2 failures"},
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
@@ -58,11 +61,12 @@ static const struct subcommand subcommands[] = {
 	{"freshclam", freshclam_main, "update the ClamAV database now and then, one log line a run"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
+	{"learn", learn_main, "learn a message FILE as spam or ham (rspamc or sa-learn): learn spam|ham FILE"},
 	{"quarantine", quarantine_main, "ls: list the quarantine; release ID...: deliver it after all"},
 	{"quarantine-bounce", quarantine_bounce_main, "send a DSN for each held message whose destiny is D_BOUNCE"},
 	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
-	{"spamd-learn", spamd_learn_main, "feed kopano-spamd's spam/ and ham/ files to sa-learn"},
+	{"spamd-learn", spamd_learn_main, "learn kopano-spamd's spam/ and ham/ files (as mtactl learn)"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
 	{"tls-policy", tls_policy_main, "TLS policy socketmap: DANE where TLSA records exist, else MTA-STS"},
 	{"version", version_main, "print the release (also --version)"},

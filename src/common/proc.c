@@ -24,10 +24,10 @@ static void child_reset_signals(void)
 		signal(s, SIG_DFL); /* fails for KILL/STOP and invalid numbers: fine */
 }
 
-/* Forks and execs argv[0] with stdin /dev/null; with a pipe, stdout (and
- * with both, stderr too) goes into it, whose write end the parent closes.
- * Returns the pid, or -1 with errno (the pipe closed). */
-static pid_t spawn(char *const argv[], int pipefd[2], bool both)
+/* Forks and execs argv[0] with stdin in_fd (-1: /dev/null); with a pipe,
+ * stdout (and with both, stderr too) goes into it, whose write end the
+ * parent closes. Returns the pid, or -1 with errno (the pipe closed). */
+static pid_t spawn(char *const argv[], int in_fd, int pipefd[2], bool both)
 {
 	if (pipefd && pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
@@ -43,9 +43,9 @@ static pid_t spawn(char *const argv[], int pipefd[2], bool both)
 	}
 	if (pid == 0) {
 		child_reset_signals();
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
+		int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+		if (in >= 0 && dup2(in, STDIN_FILENO) < 0)
+			_exit(127);
 		if (pipefd && (dup2(pipefd[1], STDOUT_FILENO) < 0 ||
 			       (both && dup2(pipefd[1], STDERR_FILENO) < 0)))
 			_exit(127);
@@ -60,7 +60,7 @@ static pid_t spawn(char *const argv[], int pipefd[2], bool both)
 int proc_run(char *const argv[], struct strbuf *out)
 {
 	int pipefd[2] = {-1, -1};
-	pid_t pid = spawn(argv, out ? pipefd : NULL, false);
+	pid_t pid = spawn(argv, -1, out ? pipefd : NULL, false);
 	if (pid < 0)
 		return -1;
 	if (out) {
@@ -90,8 +90,14 @@ int proc_run(char *const argv[], struct strbuf *out)
 
 int proc_run_capture(char *const argv[], struct strbuf *out, size_t max, int64_t deadline_ms)
 {
+	return proc_run_capture_in(argv, -1, out, max, deadline_ms);
+}
+
+int proc_run_capture_in(char *const argv[], int in_fd, struct strbuf *out, size_t max,
+			int64_t deadline_ms)
+{
 	int pipefd[2];
-	pid_t pid = spawn(argv, pipefd, true);
+	pid_t pid = spawn(argv, in_fd, pipefd, true);
 	if (pid < 0)
 		return -1;
 	bool timed_out = false;

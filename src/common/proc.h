@@ -23,6 +23,11 @@ int proc_run(char *const argv[], struct strbuf *out);
  * PROC_TIMED_OUT. Needs SIGCHLD not ignored (see proc_wait_until). */
 int proc_run_capture(char *const argv[], struct strbuf *out, size_t max, int64_t deadline_ms);
 
+/* proc_run_capture with in_fd (-1: /dev/null) as the child's stdin: a file
+ * root opened, read by a program that runs as another user (sa-learn). */
+int proc_run_capture_in(char *const argv[], int in_fd, struct strbuf *out, size_t max,
+			int64_t deadline_ms);
+
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);
 

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "config/engine.h"
 #include "config/vars.h"
+#include "learn/learn.h"
 #include "outbound/outbound.h"
 
 static const char *const syslog_argv[] = {"/usr/local/bin/mtactl", "syslog", NULL};
@@ -85,11 +86,12 @@ static bool acme_enabled(void)
 	return path_exists(dir) && path_exists("/usr/sbin/dovecot");
 }
 
-/* KOPANO_SPAMD_LIB exists (shared with kopano) on an image with sa-learn. */
+/* KOPANO_SPAMD_LIB exists (shared with kopano) on an image with a learner
+ * (rspamc in rspamd, sa-learn in full). */
 static bool spamd_learn_enabled(void)
 {
 	const char *dir = var_env(V_KOPANO_SPAMD_LIB);
-	return *dir && path_exists(dir) && path_exists("/usr/bin/sa-learn");
+	return *dir && path_exists(dir) && learn_backend() != LEARN_NONE;
 }
 
 static bool unbound_enabled(void)

@@ -4,14 +4,11 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -19,37 +16,11 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "config/vars.h"
+#include "learn/learn.h"
 
 static const char *const kinds[] = {"spam", "ham"};
 
-/* sa-learn as the amavis user, with amavis's home (its Bayes database). */
-static int sa_learn(const char *kind, const char *file)
-{
-	struct passwd *pw = getpwnam("amavis");
-	if (!pw) {
-		log_warnx("no amavis user");
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char opt[16];
-		snprintf(opt, sizeof opt, "--%s", kind);
-		if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
-		    setenv("HOME", pw->pw_dir, 1) < 0)
-			_exit(126);
-		execl("/usr/bin/sa-learn", "sa-learn", opt, file, (char *)NULL);
-		_exit(127);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void learn_file(const char *dir, const char *kind, const char *name)
+static void learn_one(const char *dir, const char *kind, const char *name)
 {
 	size_t len = strlen(name);
 	if (name[0] == '.' || (len > 7 && !strcmp(name + len - 7, ".failed")))
@@ -59,19 +30,25 @@ static void learn_file(const char *dir, const char *kind, const char *name)
 	if (snprintf(path, sizeof path, "%s/%s/%s", dir, kind, name) >= (int)sizeof path ||
 	    stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
-	/* kopano's file is readable by its own user; amavis must read it too. */
-	if (chmod(path, st.st_mode | 0444) < 0)
-		log_warn("chmod %s", path);
-	int rc = sa_learn(kind, path);
-	if (rc == 0) {
-		log_info("learned %s as %s", path, kind);
+	/* kopano's file may be readable by its own user only: learn_file opens
+	 * it as root and the learner reads it on stdin. */
+	struct strbuf why;
+	sb_init(&why);
+	enum learn_result r = learn_file(kind, path, &why);
+	if (r != LEARN_FAILED) {
+		if (r == LEARN_LEARNED)
+			log_info("learned %s as %s", path, kind);
+		else
+			log_info("%s was already learned as %s", path, kind);
 		if (unlink(path) < 0)
 			log_warn("removing %s", path);
+		sb_free(&why);
 		return;
 	}
 	char failed[PATH_MAX + 8];
 	snprintf(failed, sizeof failed, "%s.failed", path);
-	log_warnx("sa-learn --%s %s failed (exit %d); kept as %s", kind, path, rc, failed);
+	log_warnx("learning %s as %s failed (%s); kept as %s", path, kind, why.buf, failed);
+	sb_free(&why);
 	if (rename(path, failed) < 0)
 		log_warn("renaming %s", path);
 }
@@ -92,7 +69,7 @@ static void rescan(const char *dir)
 			sb_addf(&names, "%s%c", de->d_name, '\0');
 		closedir(d);
 		for (size_t off = 0; off < names.len; off += strlen(names.buf + off) + 1)
-			learn_file(dir, kinds[k], names.buf + off);
+			learn_one(dir, kinds[k], names.buf + off);
 		sb_free(&names);
 	}
 }
@@ -136,7 +113,7 @@ int spamd_learn_main(int argc, char **argv)
 			} else if (ev->len) {
 				for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
 					if (ev->wd == wd[k])
-						learn_file(dir, kinds[k], ev->name);
+						learn_one(dir, kinds[k], ev->name);
 			}
 			p += sizeof *ev + ev->len;
 		}

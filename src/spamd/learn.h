@@ -1,7 +1,8 @@
 /* `mtactl spamd-learn`: the kopano-spamd integration. Files kopano drops in
- * KOPANO_SPAMD_LIB/spam and /ham are fed to sa-learn --spam / --ham (as the
- * amavis user, into the Bayes database amavis reads), then removed, so no
- * file is learned twice; one that fails is renamed NAME.failed. */
+ * KOPANO_SPAMD_LIB/spam and /ham are learned as spam / ham by the image's
+ * filter (src/learn: rspamc in rspamd, sa-learn as amavis in full), then
+ * removed, so no file is learned twice; one that fails is renamed
+ * NAME.failed. */
 #ifndef MTACTL_SPAMD_LEARN_H
 #define MTACTL_SPAMD_LEARN_H
 
