@@ -15,6 +15,7 @@
 #include "doctor/doctor.h"
 #include "health/health.h"
 #include "init/init.h"
+#include "init/socket_wait.h"
 #include "learn/learn.h"
 #include "quarantine/bounce_watch.h"
 #include "quarantine/quarantine.h"
@@ -66,6 +67,7 @@ static const struct subcommand subcommands[] = {
 	{"quarantine-bounce", quarantine_bounce_main, "send a DSN for each held message whose destiny is D_BOUNCE"},
 	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
+	{"socket-wait", socket_wait_main, "run a program once a UNIX socket accepts connections (bounded)"},
 	{"spamd-learn", spamd_learn_main, "learn kopano-spamd's spam/ and ham/ files (as mtactl learn)"},
 	{"syslog", syslog_main, "receive /dev/log and write it to stdout, filtered by SYSLOG_LEVEL"},
 	{"tls-policy", tls_policy_main, "TLS policy socketmap: DANE where TLSA records exist, else MTA-STS"},

@@ -208,11 +208,17 @@ void rspamd_services(const struct settings *s, struct strbuf *out)
 	 * that fails shows as the service restarting. */
 	sb_adds(out, "redis quiet /usr/bin/setpriv --reuid=redis --regid=redis --init-groups "
 		     "/usr/bin/redis-server " REDIS_CONF "\n");
-	sb_adds(out, "rspamd - /usr/bin/setpriv --reuid=_rspamd --regid=_rspamd --init-groups "
+	/* rspamd loads its redis scripts (DMARC reporting's among them) when
+	 * its workers start: only once redis answers. */
+	sb_adds(out, "rspamd - /usr/local/bin/mtactl socket-wait " REDIS_SOCKET " 30 "
+		     "/usr/bin/setpriv --reuid=_rspamd --regid=_rspamd --init-groups "
 		     "/usr/bin/rspamd -f -c " RSPAMD_DIR "/rspamd.conf\n");
 	filters_clamav_services(s, out);
 	/* D_BOUNCE: one DSN per held message (src/quarantine/bounce_watch.c). */
 	sb_adds(out, "quarantine-bounce - /usr/local/bin/mtactl quarantine-bounce\n");
+	/* DMARC_REPORTS=yes: rspamadm dmarc_report once a day (src/dmarc/). */
+	if (!strcmp(s->value[V_DMARC_REPORTS], "yes"))
+		sb_adds(out, "dmarc-reports - /usr/local/bin/mtactl dmarc-reports\n");
 	filters_srs_service(s, out);
 	outbound_services(s, out);
 }

@@ -30,7 +30,7 @@ import zipfile
 import pytest
 
 from dockerlib import send_message, wait_for
-from fullpeers import (amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
+from fullpeers import (GTUBE, amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
                        find_by_subject, gtube_message, header_values, make_volume, mbox_messages,
                        our_auth_results, parse_bind_txt, public_b64, queue_listing, rm_volume,
                        start_sink, token, unfold, wait_mail)
@@ -254,10 +254,23 @@ def test_clean_mail_delivered_with_spam_headers_and_one_auth_results(fleet):
     assert re.search(r"\bspf=pass\b", ar[0]), ar
 
 
+def large_gtube_message(mail_from, rcpt, subject):
+    """GTUBE in a message over 8 KB. rspamd's own GTUBE check, a reject whatever
+    the configuration (rspamd's documented test pattern), looks only at text
+    parts up to 8 KB; in larger ones GTUBE scores 1000 as in SpamAssassin
+    (MTACTL_GTUBE), so the spam levels and FINAL_SPAM_DESTINY decide."""
+    filler = "".join("Line %04d of the quarterly newsletter, with the figures of the month.\n" % i
+                     for i in range(150))
+    msg = build_message(mail_from, rcpt, subject, body=filler + "GTUBE: %s\n" % GTUBE)
+    assert len(msg) > 9000, len(msg)
+    return msg
+
+
 def test_gtube_tagged_and_passed_by_default(fleet):
     c = fleet.a.get()
     subject = "gtube-pass-" + token()
-    r = send_message(c.ip, gtube_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
+    r = send_message(c.ip, large_gtube_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test",
+                     [INFO])
     assert_accepted(r)
     m = wait_mail(c, INFO_MBOX, subject)
     assert str(m["Subject"]).startswith("***SPAM*** "), m["Subject"]
@@ -265,6 +278,21 @@ def test_gtube_tagged_and_passed_by_default(fleet):
     assert sh.get("X-Spam-Flag") == "YES", sh
     assert sh.get("X-Spam-Status", "").startswith("Yes,"), sh
     assert not header_values(m, "X-Quarantine"), "a passed message carries X-Quarantine"
+    assert float(sh["X-Spam-Score"]) >= 900, sh
+
+
+def test_small_gtube_is_rspamds_reject_pattern(fleet):
+    """In a small message GTUBE is rspamd's reject test, whatever FINAL_SPAM_DESTINY
+    (as the README says): 5xx at DATA, nothing delivered or kept."""
+    c = fleet.a.get()
+    subject = "gtube-small-" + token()
+    r = send_message(c.ip, gtube_message("alice@spf-pass.test", INFO, subject), "alice@spf-pass.test", [INFO])
+    assert r["error"] is None and r["data"], r
+    code, text = r["data"]
+    assert 550 <= code < 560 and "Gtube" in text, "small GTUBE: DATA answered %d %s" % (code, text)
+    time.sleep(3)
+    assert not find_by_subject(mbox_messages(c, INFO_MBOX), subject), "GTUBE was delivered"
+    assert not held_for(c, subject), "GTUBE was kept"
 
 
 def test_eicar_attachment_and_zip_held_nobody_told(fleet):
@@ -376,7 +404,8 @@ def test_kopano_spamd_learned_into_rspamd_bayes(fleet):
     # the controller refreshes its statistics from redis every few tens of seconds
     after = wait_for(lambda: (bayes_learned(c) or 0) >= before + 3 and bayes_learned(c), timeout=120,
                      interval=3, what="BAYES_SPAM learned to rise by 3 (from %d)" % before)
-    assert after == before + 3, (before, after)
+    # (at least: Bayes autolearn on, spam that other tests sent may be learned meanwhile)
+    assert after >= before + 3, (before, after)
 
 
 def test_mtactl_learn_spam_and_ham(fleet):
@@ -489,11 +518,11 @@ def test_dmarc_aggregate_report_reaches_rua(fleet, mx_sink):
 def test_spam_reject_refused_at_data(fleet):
     c = fleet.b.get()
     subject = "gtube-reject-" + token()
-    r = send_message(c.ip, gtube_message(BOB, INFO, subject), BOB, [INFO])
+    r = send_message(c.ip, large_gtube_message(BOB, INFO, subject), BOB, [INFO])
     assert r["error"] is None and r["data"], r
     code, text = r["data"]
     assert 500 <= code < 600, "FINAL_SPAM_DESTINY=D_REJECT: DATA answered %d %s" % (code, text)
-    assert re.search(r"(?i)spam|gtube", text), "the reply does not name the reason: %d %s" % (code, text)
+    assert "refused as spam" in text, "the reply does not name the reason: %d %s" % (code, text)
     time.sleep(3)
     assert not find_by_subject(mbox_messages(c, INFO_MBOX), subject), "a rejected message was delivered"
     assert not held_for(c, subject), "a rejected message was kept"

@@ -116,7 +116,7 @@ static void test_defaults(void **state)
 	HAS(redis, "dir /var/lib/redis\n");
 	HAS(file(&r, RSPAMD_DIR "/rspamd.local.lua"), "-- Written by");
 	HAS(r.services.buf, "redis quiet /usr/bin/setpriv --reuid=redis");
-	HAS(r.services.buf, "rspamd - /usr/bin/setpriv --reuid=_rspamd");
+	HAS(r.services.buf, "rspamd - /usr/local/bin/mtactl socket-wait /run/redis/redis.sock 30 /usr/bin/setpriv --reuid=_rspamd");
 	HAS(r.services.buf, "clamd quiet ");
 	HAS(r.services.buf, "postsrsd - ");
 	HAS(r.services.buf, "quarantine-bounce - /usr/local/bin/mtactl quarantine-bounce\n");
