@@ -4,7 +4,7 @@ the key files of `full`, learning, the web interface, DMARC aggregate
 reports, rspamd dying mid-stream, bad input.
 
 Peers: one dnsmasq (tests/peers/dns) serving SPF, DMARC and DKIM records and
-MX records that send foreign.test and reports.test (the rua domain) to one
+MX records that send foreign.test and reports.example.net (the rua domain) to one
 SMTP sink; every other name fails at once. A volume with a ClamAV database
 that knows only EICAR, owned by this image's clamav user.
 
@@ -44,7 +44,10 @@ BOB = "bob@example.com"                 # a local mailbox used as envelope sende
 INFO_MBOX = "/var/mail/" + INFO
 BOB_MBOX = "/var/mail/" + BOB
 FOREIGN = "someone@foreign.test"
-RUA = "dmarc@reports.test"
+# rspamd's URL parser takes only hosts under a public suffix: a rua address
+# at a .test domain is "invalid" to `rspamadm dmarc_report` (example.net is
+# reserved too, RFC 2606, and answered only by the test's DNS).
+RUA = "dmarc@reports.example.net"
 SASL_USER, SASL_PW = "user", "Sub-pw-" + token()
 WEB_PW = "Web-pw-" + token()
 KEY_TXT = "/var/db/dkim/example.com.default._domainkey.txt"
@@ -56,7 +59,7 @@ HOLD_SUMMARY = re.compile(r"^(\d+) messages? in hold queue$")
 
 @pytest.fixture(scope="module")
 def mx_sink(net, peer_image):
-    """The MX of foreign.test and reports.test."""
+    """The MX of foreign.test and reports.example.net."""
     s = start_sink(net)
     try:
         yield s
@@ -71,9 +74,9 @@ def dns(net, net_gateway, mx_sink):
         "spf-pass.test": spf,
         "dmarc.test": spf,
         "_dmarc.dmarc.test": "v=DMARC1; p=none; rua=mailto:%s" % RUA,
-        # RFC 7489 7.1: reports.test agrees to take dmarc.test's reports
-        "dmarc.test._report._dmarc.reports.test": "v=DMARC1",
-    }, addresses={"sink.test": mx_sink.ip}, mx={"foreign.test": "sink.test", "reports.test": "sink.test"})
+        # RFC 7489 7.1: reports.example.net agrees to take dmarc.test's reports
+        "dmarc.test._report._dmarc.reports.example.net": "v=DMARC1",
+    }, addresses={"sink.test": mx_sink.ip}, mx={"foreign.test": "sink.test", "reports.example.net": "sink.test"})
     try:
         yield p
     finally:
