@@ -135,6 +135,15 @@ static bool unix_address(const char *path, struct sockaddr_un *sa, struct strbuf
 	return false;
 }
 
+/* A connection to the UNIX socket path before the deadline, or -1 (why says). */
+static int connect_unix_until(const char *path, int64_t deadline, struct strbuf *why)
+{
+	struct sockaddr_un sa;
+	if (!unix_address(path, &sa, why))
+		return -1;
+	return connect_until((struct sockaddr *)&sa, sizeof sa, deadline, why, path);
+}
+
 bool probe_smtp_unix(const char *path, bool lmtp, int timeout_ms, struct strbuf *why)
 {
 	struct sockaddr_un sa;
@@ -146,10 +155,7 @@ bool probe_smtp_unix(const char *path, bool lmtp, int timeout_ms, struct strbuf 
 bool probe_clamd(const char *path, int timeout_ms, struct strbuf *why)
 {
 	int64_t deadline = now_ms() + timeout_ms;
-	struct sockaddr_un sa;
-	if (!unix_address(path, &sa, why))
-		return false;
-	int fd = connect_until((struct sockaddr *)&sa, sizeof sa, deadline, why, path);
+	int fd = connect_unix_until(path, deadline, why);
 	if (fd < 0)
 		return false;
 	char reply[16];
@@ -204,10 +210,7 @@ static bool read_all_until(int fd, unsigned char *buf, size_t len, int64_t deadl
 bool probe_milter(const char *path, int timeout_ms, struct strbuf *why)
 {
 	int64_t deadline = now_ms() + timeout_ms;
-	struct sockaddr_un sa;
-	if (!unix_address(path, &sa, why))
-		return false;
-	int fd = connect_until((struct sockaddr *)&sa, sizeof sa, deadline, why, path);
+	int fd = connect_unix_until(path, deadline, why);
 	if (fd < 0)
 		return false;
 	static const char optneg[] = "\0\0\0\x0dO\0\0\0\x06\0\0\x01\xff\0\x1f\xff\xff";

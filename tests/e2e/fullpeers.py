@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from basepeers import Peer, ensure_image
 from dockerlib import (IMAGE, LABEL, PEER_IMAGE, Container, DockerError, Sink, docker,
                        ensure_peer_image, image_exists, send_message, unique_name, wait_for)
@@ -126,12 +128,14 @@ SA_DNS_TEST_DOMAINS = ("akamai.com", "bing.com", "cloudflare.com", "digitalpoint
                        "wikipedia.org", "yahoo.com")
 
 
-def start_dns(net, txt=None, addresses=None):
-    """The DNS peer with TXT records {name: text} and A records {name: ip}.
-    Returns a Peer once dnsmasq logged that it started."""
+def start_dns(net, txt=None, addresses=None, mx=None):
+    """The DNS peer with TXT records {name: text}, A records {name: ip} and
+    MX records {domain: target host}. Returns a Peer once dnsmasq logged
+    that it started."""
     ensure_image(DNS_IMAGE, DNS_DIR)
     args = [txt_option(n, t) for n, t in (txt or {}).items()]
     args += ["--address=/%s/%s" % (n, ip) for n, ip in (addresses or {}).items()]
+    args += ["--mx-host=%s,%s,10" % (d, host) for d, host in (mx or {}).items()]
     name = unique_name("dns")
     docker("run", "-d", "--name", name, "--label", LABEL, "--network", net,
            "--network-alias", name, "--hostname", name, DNS_IMAGE, *args)
@@ -466,3 +470,40 @@ def unfold(s):
 
 # keep DockerError importable for the tests
 _ = DockerError
+
+
+# --- module servers ---------------------------------------------------------------
+
+class Server:
+    """A module server: its container, how it was started, readiness checked once."""
+
+    def __init__(self, label, start, ready=None, rcpt="info@example.com"):
+        """start() runs the container; ready(c, rcpt) checks it by delivering
+        a clean probe message to rcpt (default wait_ready)."""
+        self.label = label
+        self._start = start
+        self._wait_ready = ready or wait_ready
+        self._rcpt = rcpt
+        self.c = start()
+        self._ready = None      # None: not checked; True; or the error text
+
+    def get(self):
+        if self._ready is None:
+            try:
+                self._wait_ready(self.c, self._rcpt)
+                self._ready = True
+            except AssertionError as e:
+                self._ready = "server %s not ready: %s" % (self.label, e)
+        if self._ready is not True:
+            pytest.fail(self._ready, pytrace=False)
+        return self.c
+
+    def recreate(self):
+        """Removes the container and starts it again the same way (same volumes)."""
+        self.c.rm()
+        self.c = self._start()
+        self._ready = None
+        return self.get()
+
+    def rm(self):
+        self.c.rm()

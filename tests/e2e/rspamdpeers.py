@@ -17,9 +17,8 @@ import ssl
 import urllib.error
 import urllib.request
 
-from basepeers import Peer, ensure_image
 from dockerlib import IMAGE, LABEL, Container, docker, image_exists, unique_name, wait_for
-from fullpeers import (CLIENT_NAME, DNS_DIR, DNS_IMAGE, EICAR, build_message, cat, txt_option)
+from fullpeers import CLIENT_NAME, EICAR, build_message, cat
 
 RSPAMD = "%s:rspamd" % IMAGE
 FULL = "%s:full" % IMAGE
@@ -51,27 +50,6 @@ def start_image(stage, net, gateway, env=None, volumes=None, dns=None, hostname=
 
 
 # --- DNS peer with MX records ---------------------------------------------------------
-
-def start_dns_mx(net, txt=None, addresses=None, mx=None):
-    """The DNS peer (dnsmasq, every other name fails at once) with TXT
-    records {name: text}, A records {name: ip} and MX records
-    {domain: target host}."""
-    ensure_image(DNS_IMAGE, DNS_DIR)
-    args = [txt_option(n, t) for n, t in (txt or {}).items()]
-    args += ["--address=/%s/%s" % (n, ip) for n, ip in (addresses or {}).items()]
-    args += ["--mx-host=%s,%s,10" % (d, host) for d, host in (mx or {}).items()]
-    name = unique_name("dns")
-    docker("run", "-d", "--name", name, "--label", LABEL, "--network", net,
-           "--network-alias", name, "--hostname", name, DNS_IMAGE, *args)
-    p = Peer(name, net)
-
-    def started():
-        if not p.is_running():
-            raise AssertionError("dnsmasq stopped:\n%s" % p.logs()[-3000:])
-        return "started, version" in p.logs()
-    wait_for(started, timeout=30, interval=0.5, what="dnsmasq in %s" % name)
-    return p
-
 
 # --- ClamAV database for this image ---------------------------------------------------
 

@@ -31,14 +31,14 @@ import time
 import pytest
 
 from dockerlib import send_message, wait_for
-from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, amavis_log_for, amavis_ls, assert_accepted,
+from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, Server, amavis_log_for, amavis_ls, assert_accepted,
                        build_message, cat, dkim_record, dkim_sign, dkim_verify, eicar_message,
                        exe_message, find_by_subject, gen_rsa_key,
                        gtube_message, header_values, health, our_auth_results, make_volume, mbox_messages,
                        parse_bind_txt, pem_body, public_b64, quarantine_files, quarantined_for,
                        queue_id, queue_listing, rm_volume, sendmail_in, start_dns,
                        start_full, token, unfold, wait_log, wait_mail, wait_relayed,
-                       wait_queue_empty, wait_ready)
+                       wait_queue_empty)
 
 BAD_CONFIG_EXIT = 100
 INFO = "info@example.com"
@@ -64,37 +64,6 @@ def dns(net, net_gateway, signer_key):
         yield p
     finally:
         p.rm()
-
-
-class Server:
-    """A module server: its container, how it was started, readiness checked once."""
-
-    def __init__(self, label, start):
-        self.label = label
-        self._start = start
-        self.c = start()
-        self._ready = None      # None: not checked; True; or the error text
-
-    def get(self):
-        if self._ready is None:
-            try:
-                wait_ready(self.c, INFO)
-                self._ready = True
-            except AssertionError as e:
-                self._ready = "server %s not ready: %s" % (self.label, e)
-        if self._ready is not True:
-            pytest.fail(self._ready, pytrace=False)
-        return self.c
-
-    def recreate(self):
-        """Removes the container and starts it again the same way (same volumes)."""
-        self.c.rm()
-        self.c = self._start()
-        self._ready = None
-        return self.get()
-
-    def rm(self):
-        self.c.rm()
 
 
 class Fleet:

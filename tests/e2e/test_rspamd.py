@@ -30,12 +30,12 @@ import zipfile
 import pytest
 
 from dockerlib import send_message, wait_for
-from fullpeers import (GTUBE, amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
+from fullpeers import (GTUBE, Server, amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
                        find_by_subject, gtube_message, header_values, make_volume, mbox_messages,
-                       our_auth_results, parse_bind_txt, public_b64, queue_listing, rm_volume,
+                       our_auth_results, parse_bind_txt, public_b64, queue_listing, rm_volume, start_dns,
                        start_sink, token, unfold, wait_mail)
 from rspamdpeers import (WEBUI_PORT, bayes_learned, double_ext_message, eicar_zip_message,
-                         fill_clamav_volume_for, hold_ids, held_for, rspamc, start_dns_mx,
+                         fill_clamav_volume_for, hold_ids, held_for, rspamc,
                          start_image, submit, wait_held, webui, x_quarantine)
 
 BAD_CONFIG_EXIT = 100
@@ -70,7 +70,7 @@ def mx_sink(net, peer_image):
 @pytest.fixture(scope="module")
 def dns(net, net_gateway, mx_sink):
     spf = "v=spf1 ip4:%s -all" % net_gateway
-    p = start_dns_mx(net, txt={
+    p = start_dns(net, txt={
         "spf-pass.test": spf,
         "dmarc.test": spf,
         "_dmarc.dmarc.test": "v=DMARC1; p=none; rua=mailto:%s" % RUA,
@@ -120,36 +120,6 @@ def wait_ready_rspamd(c, rcpt, timeout=240):
     return time.monotonic() - t0
 
 
-class Server:
-    """A module server: its container, how it was started, readiness checked once."""
-
-    def __init__(self, label, start):
-        self.label = label
-        self._start = start
-        self.c = start()
-        self._ready = None
-
-    def get(self):
-        if self._ready is None:
-            try:
-                wait_ready_rspamd(self.c, INFO)
-                self._ready = True
-            except AssertionError as e:
-                self._ready = "server %s not ready: %s" % (self.label, e)
-        if self._ready is not True:
-            pytest.fail(self._ready, pytrace=False)
-        return self.c
-
-    def recreate(self):
-        self.c.rm()
-        self.c = self._start()
-        self._ready = None
-        return self.get()
-
-    def rm(self):
-        self.c.rm()
-
-
 class Fleet:
     pass
 
@@ -176,12 +146,12 @@ def fleet(net, net_gateway, dns, rclamdb):
         f.a = Server("A", lambda: start_image("rspamd", net, net_gateway, env_a, dns=dns.ip,
                                               volumes={rclamdb: "/var/lib/clamav"},
                                               extra_args=["--tmpfs", "/var/lib/kopano/spamd"],
-                                              kind="rspamd-a"))
+                                              kind="rspamd-a"), ready=wait_ready_rspamd)
         servers.append(f.a)
         env_b = dict(_common_env(), FINAL_SPAM_DESTINY="D_REJECT", FINAL_VIRUS_DESTINY="D_BOUNCE")
         f.b = Server("B", lambda: start_image("rspamd", net, net_gateway, env_b, dns=dns.ip,
                                               volumes={f.b_srv: "/srv", rclamdb: "/var/lib/clamav"},
-                                              kind="rspamd-b"))
+                                              kind="rspamd-b"), ready=wait_ready_rspamd)
         servers.append(f.b)
         yield f
     finally:
@@ -643,7 +613,8 @@ def test_switch_from_full_keeps_dkim_key(net, net_gateway, dns, mx_sink):
         full.rm()
         s = Server("switch", lambda: start_image("rspamd", net, net_gateway,
                                                  dict(_common_env(), CLAMAV_DAEMON="no"),
-                                                 dns=dns.ip, volumes={vol: "/srv"}, kind="rspamd-switch"))
+                                                 dns=dns.ip, volumes={vol: "/srv"}, kind="rspamd-switch"),
+                   ready=wait_ready_rspamd)
         started.append(s)
         c = s.get()
         assert cat(c, KEY_TXT) == full_txt, "the TXT file changed: %r" % cat(c, KEY_TXT)
@@ -665,11 +636,12 @@ def test_switch_from_full_keeps_dkim_key(net, net_gateway, dns, mx_sink):
 BAD = [
     ("rspamd", "RAZOR_REGISTRATION", "x", "rspamd"),
     ("rspamd", "SA_DEBUG", "1", "rspamd"),
-    ("full", "RSPAMD_PASSWORD", "Secret-" + token(), "rspamd"),
+    ("full", "RSPAMD_PASSWORD", "Secret-web-ui-pw", "rspamd"),
     ("rspamd", "FINAL_SPAM_DESTINY", "D_MAYBE", None),
 ]
 
 
+# (fixed values: the ids must be the same in every xdist worker)
 @pytest.mark.parametrize("stage,var,value,names", BAD, ids=["%s:%s=%s" % b[:3] for b in BAD])
 def test_bad_input_exits_100(run_config_error, stage, var, value, names):
     code, out = run_config_error(stage=stage, env={var: value}, timeout=90)
