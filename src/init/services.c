@@ -16,11 +16,19 @@
 #include "config/vars.h"
 #include "learn/learn.h"
 #include "outbound/outbound.h"
+#include "rspamd/rspamd.h"
 
 static const char *const syslog_argv[] = {"/usr/local/bin/mtactl", "syslog", NULL};
 /* start-fg keeps master in the foreground and runs Postfix's own checks
  * (create-missing queue directories) first. */
 static const char *const postfix_argv[] = {"/usr/sbin/postfix", "start-fg", NULL};
+/* rspamd image: port 25 opens once rspamd's milter socket accepts (rspamd's
+ * main process binds it before its workers run; Postfix's connection waits
+ * in the backlog), so a peer that sends at the first answer is not told
+ * 451 only because Postfix started a second before rspamd. Bounded: after
+ * 30 s Postfix starts anyway and mail gets 4xx until rspamd answers. */
+static const char *const postfix_after_milter_argv[] = {
+	"/usr/local/bin/mtactl", "socket-wait", RSPAMD_MILTER_SOCKET, "30", "/usr/sbin/postfix", "start-fg", NULL};
 static const char *const acme_argv[] = {"/usr/local/bin/mtactl", "acme", "watch", NULL};
 static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-learn", NULL};
 /* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
@@ -29,6 +37,16 @@ static const char *const unbound_argv[] = {"/usr/sbin/unbound", "-d", "-p", "-c"
 static bool always(void)
 {
 	return true;
+}
+
+static bool has_rspamd(void)
+{
+	return path_exists("/usr/bin/rspamd");
+}
+
+static bool no_rspamd(void)
+{
+	return !has_rspamd();
 }
 
 /* The services the configuration step chose, one "name flags program
@@ -113,7 +131,8 @@ static const struct service_def before[] = {
 	{"unbound", unbound_argv, unbound_enabled, false},
 };
 static const struct service_def after[] = {
-	{"postfix", postfix_argv, always, false},
+	{"postfix", postfix_argv, no_rspamd, false},
+	{"postfix", postfix_after_milter_argv, has_rspamd, false},
 	{"acme", acme_argv, acme_enabled, false},
 	{"spamd-learn", spamd_learn_argv, spamd_learn_enabled, false},
 };

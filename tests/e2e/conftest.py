@@ -243,6 +243,18 @@ def clamdb(session_cleanup):
         fullpeers.rm_volume(vol)
 
 
+@pytest.fixture(scope="session")
+def rspamd_clamdb(session_cleanup):
+    """The same for the rspamd image (its clamav user's ids)."""
+    import rspamdpeers
+    vol = fullpeers.make_volume()
+    try:
+        rspamdpeers.fill_clamav_volume_for(vol)
+        yield vol
+    finally:
+        fullpeers.rm_volume(vol)
+
+
 @pytest.fixture(scope="module")
 def relay(net, peer_image):
     """An SMTP sink as relay host of the module's servers."""

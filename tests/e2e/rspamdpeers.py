@@ -29,15 +29,18 @@ WEBUI_PORT = 11334
 # --- containers -------------------------------------------------------------------
 
 def start_image(stage, net, gateway, env=None, volumes=None, dns=None, hostname="mx1.example.com",
-                extra_args=(), kind=None):
-    """docker run -d of ${IMAGE}:STAGE on the session network; does not wait."""
+                extra_args=(), kind=None, client_host=True):
+    """docker run -d of ${IMAGE}:STAGE on the session network; does not wait.
+    client_host=False: no /etc/hosts entry for the test client, so Postfix
+    asks the DNS for its name, as for a peer in the field."""
     ref = "%s:%s" % (IMAGE, stage)
     if not image_exists(ref):
         raise AssertionError("image %s is missing: build it first (make images)" % ref)
     name = unique_name(kind or stage)
     args = ["run", "-d", "--name", name, "--label", LABEL, "--hostname", hostname,
-            "--network", net, "--network-alias", name,
-            "--add-host", "%s:%s" % (CLIENT_NAME, gateway)]
+            "--network", net, "--network-alias", name]
+    if client_host:
+        args += ["--add-host", "%s:%s" % (CLIENT_NAME, gateway)]
     if dns:
         args += ["--dns", dns]
     for k, v in (env or {}).items():

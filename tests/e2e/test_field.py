@@ -1,14 +1,15 @@
-"""The `full` image under the conditions a peer MTA and a real network make,
-not the friendlier ones of the other modules (issue 11):
+"""The `full` image (and `rspamd` where marked) under the conditions a peer
+MTA and a real network make, not the friendlier ones of the other modules
+(issue 11):
 
 - mail sent the moment port 25 first answers, after `docker run` and after
-  `docker restart`, before amavis is ready: delivered by itself, without
-  anybody flushing the queue;
+  `docker restart`, before amavis is ready (full) or just after rspamd
+  started (rspamd): delivered by itself, without anybody flushing the queue;
 - a resolver that drops every query (the DNS peer frozen with `docker
   pause`, from the start or in the middle): every SMTP reply on 25, 465
   and 587 comes within 5 s, clean mail is delivered, SPF and DKIM record a
   temporary error (never a pass), and when DNS answers again the checks
-  resume by themselves;
+  resume by themselves (full, and rspamd's before-queue milter);
 - PostSRSd rewrites only mail that is forwarded to another host;
 - health probes speak each protocol to its end (no amavis errors).
 
@@ -31,6 +32,7 @@ from fullpeers import (SA_DNS_TEST_DOMAINS, build_message, cat, dkim_record, dki
                        header_values, make_volume, our_auth_results,
                        rm_volume, start_dns, start_full, token, wait_relayed,
                        wait_mail)
+from rspamdpeers import start_image
 
 INFO = "info@example.com"
 INFO_MBOX = "/var/mail/" + INFO
@@ -198,25 +200,39 @@ def send_and_deliver(c, subject, since=None, mail_from="alice@spf-pass.test", ms
 
 # --- 1: mail at the first answer ---------------------------------------------------------------
 
+def start_field(image, request, net, net_gateway, env, dns_ip, volumes, kind):
+    """A full or rspamd server as a peer meets it (no client host entry),
+    with the image's ClamAV database."""
+    clam = request.getfixturevalue("clamdb" if image == "full" else "rspamd_clamdb")
+    volumes = dict(volumes, **{clam: "/var/lib/clamav"})
+    if image == "full":
+        return start_full(net, net_gateway, env, dns=dns_ip, client_host=False, volumes=volumes, kind=kind)
+    return start_image(image, net, net_gateway, env, dns=dns_ip, client_host=False, volumes=volumes,
+                       kind=kind)
+
+
+@pytest.mark.parametrize("image", ["full", "rspamd"])
 @pytest.mark.parametrize("resolver", ["answering", "dropping"])
-def test_mail_sent_at_first_answer_after_run_and_restart(net, net_gateway, clamdb, relay, signer_key,
-                                                          resolver):
+def test_mail_sent_at_first_answer_after_run_and_restart(request, net, net_gateway, relay, signer_key,
+                                                          resolver, image):
     """A peer sends the moment port 25 answers, before amavis has loaded
-    SpamAssassin: the message is delivered within a minute, by itself."""
+    SpamAssassin (full) or when rspamd has just started (its milter answers
+    before Postfix listens): the message is delivered within a minute, by itself."""
     d = field_dns(net, net_gateway, signer_key)
     vol = make_volume()
     c = None
     try:
         if resolver == "dropping":
             pause(d.name)
-        c = start_full(net, net_gateway, field_env(relay), dns=d.ip, client_host=False,
-                       volumes={clamdb: "/var/lib/clamav", vol: "/srv"}, kind="first-" + resolver)
+        c = start_field(image, request, net, net_gateway, field_env(relay), d.ip, {vol: "/srv"},
+                        "first-%s-%s" % (image, resolver))
         first = wait_first_answer(c)
         send_and_deliver(c, "at-first-answer-" + token(), since=first)
         docker("restart", c.name, timeout=90)
         first = wait_first_answer(c)
         send_and_deliver(c, "after-restart-" + token(), since=first)
         assert "postqueue" not in c.logs(), "Postfix was asked before it ran:\n" + c.logs()[-3000:]
+        assert "does not accept connections" not in c.logs(), c.logs()[-3000:]
     finally:
         if c:
             c.rm()
@@ -266,6 +282,53 @@ def test_dns_outage_replies_in_time_and_mail_flows(server, dns, signer_key, net_
     # DNS answers again: the checks resume by themselves
     def resumed():
         subject = "after-outage-" + token()
+        msg = dkim_sign(build_message("a@%s" % SIGNER, INFO, subject), SELECTOR, SIGNER, signer_key)
+        m = send_and_deliver(c, subject, mail_from="a@%s" % SIGNER, msg=msg)
+        ar = " ".join(our_auth_results(m))
+        return re.search(r"\bspf=pass\b", ar) and re.search(r"\bdkim=pass\b", ar)
+    wait_for(resumed, timeout=120, interval=5, what="SPF and DKIM passing again after the outage")
+
+
+@pytest.fixture(scope="module")
+def rspamd_server(request, net, net_gateway, dns, relay):
+    """One rspamd server for the outage test, ready."""
+    c = start_field("rspamd", request, net, net_gateway, field_env(relay), dns.ip, {}, "field-rspamd")
+    try:
+        first = wait_first_answer(c)
+        wait_for(lambda: send_message(c.ip, build_message("alice@spf-pass.test", INFO, "probe"),
+                                      "alice@spf-pass.test", [INFO], timeout=30)["delivered"],
+                 timeout=120, interval=2, what="rspamd to accept a message")
+        send_and_deliver(c, "ready-" + token(), since=first)
+        yield c
+    finally:
+        c.rm()
+
+
+def test_rspamd_dns_outage_replies_in_time_and_mail_flows(rspamd_server, dns, signer_key):
+    """The same outage for rspamd, a before-queue milter: its SPF, DKIM, DMARC
+    and DNSBL lookups fail within the reply deadline, and the mail is accepted
+    (never a 4xx for DNS) and delivered."""
+    c = rspamd_server
+    with Outage(dns):
+        plain = "rspamd-outage-plain-" + token()
+        send_timed(c, 25, "alice@spf-pass.test", [INFO], build_message("alice@spf-pass.test", INFO, plain))
+        signed = "rspamd-outage-signed-" + token()
+        msg = dkim_sign(build_message("a@%s" % SIGNER, INFO, signed), SELECTOR, SIGNER, signer_key)
+        send_timed(c, 25, "a@%s" % SIGNER, [INFO], msg)
+        sub = "rspamd-outage-587-" + token()
+        send_timed(c, 587, "info@example.com", [INFO], build_message(INFO, INFO, sub),
+                   starttls=True, login=True)
+        m_plain = wait_mail(c, INFO_MBOX, plain, timeout=DELIVERY_DEADLINE)
+        m_signed = wait_mail(c, INFO_MBOX, signed, timeout=DELIVERY_DEADLINE)
+        wait_mail(c, INFO_MBOX, sub, timeout=DELIVERY_DEADLINE)
+        spf, ar = " ".join(our_auth_results(m_plain)), " ".join(our_auth_results(m_signed))
+        print("\nrspamd outage results: %s | %s" % (spf, ar))
+        assert re.search(r"\bspf=temperror\b", spf), "SPF during the outage: %r" % spf
+        assert re.search(r"\bdkim=temperror\b", ar), "DKIM during the outage: %r" % ar
+        assert "dkim=pass" not in ar and "spf=pass" not in spf, (spf, ar)
+
+    def resumed():
+        subject = "rspamd-after-outage-" + token()
         msg = dkim_sign(build_message("a@%s" % SIGNER, INFO, subject), SELECTOR, SIGNER, signer_key)
         m = send_and_deliver(c, subject, mail_from="a@%s" % SIGNER, msg=msg)
         ar = " ".join(our_auth_results(m))

@@ -35,7 +35,7 @@ from fullpeers import (GTUBE, Server, amavis_ls, assert_accepted, build_message,
                        our_auth_results, parse_bind_txt, public_b64, queue_listing, rm_volume, start_dns,
                        start_sink, token, unfold, wait_mail)
 from rspamdpeers import (WEBUI_PORT, bayes_learned, double_ext_message, eicar_zip_message,
-                         fill_clamav_volume_for, hold_ids, held_for, rspamc,
+                         hold_ids, held_for, rspamc,
                          start_image, submit, wait_held, webui, x_quarantine)
 
 BAD_CONFIG_EXIT = 100
@@ -83,16 +83,6 @@ def dns(net, net_gateway, mx_sink):
         p.rm()
 
 
-@pytest.fixture(scope="module")
-def rclamdb(session_cleanup):
-    vol = make_volume()
-    try:
-        fill_clamav_volume_for(vol)
-        yield vol
-    finally:
-        rm_volume(vol)
-
-
 def wait_ready_rspamd(c, rcpt, timeout=240):
     """Readiness of an rspamd server: port 25 greets, then a clean probe is
     accepted (4xx while rspamd still loads: milter_default_action=tempfail,
@@ -135,7 +125,7 @@ def _common_env():
 
 
 @pytest.fixture(scope="module")
-def fleet(net, net_gateway, dns, rclamdb):
+def fleet(net, net_gateway, dns, rspamd_clamdb):
     """Servers A and B (see the module docstring)."""
     f = Fleet()
     f.b_srv = make_volume()
@@ -144,13 +134,13 @@ def fleet(net, net_gateway, dns, rclamdb):
         env_a = dict(_common_env(), SA_TAG_LEVEL_DEFLT="-99", RSPAMD_PASSWORD=WEB_PW,
                      DMARC_REPORTS="yes")
         f.a = Server("A", lambda: start_image("rspamd", net, net_gateway, env_a, dns=dns.ip,
-                                              volumes={rclamdb: "/var/lib/clamav"},
+                                              volumes={rspamd_clamdb: "/var/lib/clamav"},
                                               extra_args=["--tmpfs", "/var/lib/kopano/spamd"],
                                               kind="rspamd-a"), ready=wait_ready_rspamd)
         servers.append(f.a)
         env_b = dict(_common_env(), FINAL_SPAM_DESTINY="D_REJECT", FINAL_VIRUS_DESTINY="D_BOUNCE")
         f.b = Server("B", lambda: start_image("rspamd", net, net_gateway, env_b, dns=dns.ip,
-                                              volumes={f.b_srv: "/srv", rclamdb: "/var/lib/clamav"},
+                                              volumes={f.b_srv: "/srv", rspamd_clamdb: "/var/lib/clamav"},
                                               kind="rspamd-b"), ready=wait_ready_rspamd)
         servers.append(f.b)
         yield f
