@@ -21,6 +21,8 @@ import email.utils
 import os
 import re
 import secrets
+import smtplib
+import ssl
 import subprocess
 import tempfile
 import time
@@ -507,3 +509,36 @@ class Server:
 
     def rm(self):
         self.c.rm()
+
+
+# --- submission and reports -------------------------------------------------------
+
+def submit(ip, user, password, mail_from, rcpt, subject, port=587, body=None):
+    """Authenticated submission (STARTTLS) with AUTH PLAIN."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP(ip, port, timeout=60)
+    try:
+        s.ehlo("client.test")
+        s.starttls(context=ctx)
+        s.ehlo("client.test")
+        s.login(user, password)
+        s.sendmail(mail_from, [rcpt], build_message(mail_from, rcpt, subject, body=body))
+    finally:
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            s.close()
+
+
+def dsns_mentioning(c, mbox, subject):
+    """Messages in the mbox that are reports about a message with this subject
+    (a DSN quotes the original headers; the original itself is excluded)."""
+    out = []
+    for m in mbox_messages(c, mbox):
+        if subject in str(m.get("Subject", "")):
+            continue
+        if subject in m.as_string():
+            out.append(m)
+    return out

@@ -12,8 +12,6 @@ import email.policy
 import hashlib
 import json
 import re
-import smtplib
-import ssl
 import urllib.error
 import urllib.request
 
@@ -91,24 +89,6 @@ def double_ext_message(mail_from, rcpt, subject):
     return build_message(mail_from, rcpt, subject, body="The invoice is attached.\n",
                          attachment=("invoice.pdf.exe", exe))
 
-
-def submit(ip, user, password, mail_from, rcpt, subject, port=587, body=None):
-    """Authenticated submission (STARTTLS) with AUTH PLAIN."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = smtplib.SMTP(ip, port, timeout=60)
-    try:
-        s.ehlo("client.test")
-        s.starttls(context=ctx)
-        s.ehlo("client.test")
-        s.login(user, password)
-        s.sendmail(mail_from, [rcpt], build_message(mail_from, rcpt, subject, body=body))
-    finally:
-        try:
-            s.quit()
-        except (smtplib.SMTPException, OSError):
-            s.close()
 
 
 # --- the hold queue (quarantine) ------------------------------------------------------

@@ -31,7 +31,7 @@ import time
 import pytest
 
 from dockerlib import send_message, wait_for
-from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, Server, amavis_log_for, amavis_ls, assert_accepted,
+from fullpeers import (EICAR, QUARANTINE, SA_DNS_TEST_DOMAINS, Server, dsns_mentioning, submit, amavis_log_for, amavis_ls, assert_accepted,
                        build_message, cat, dkim_record, dkim_sign, dkim_verify, eicar_message,
                        exe_message, find_by_subject, gen_rsa_key,
                        gtube_message, header_values, health, our_auth_results, make_volume, mbox_messages,
@@ -117,39 +117,10 @@ def fleet(net, net_gateway, dns, clamdb, relay):
 
 # --- small helpers ----------------------------------------------------------------------
 
-def dsns_mentioning(c, mbox, subject):
-    """Messages in the mbox that are reports about a message with this subject
-    (a DSN quotes the original headers; the original itself is excluded)."""
-    out = []
-    for m in mbox_messages(c, mbox):
-        if subject in str(m.get("Subject", "")):
-            continue
-        if subject in m.as_string():
-            out.append(m)
-    return out
 
 
-def submit_plain(ip, mail_from, rcpt, subject, port=587, body=None):
-    """Authenticated submission (STARTTLS on 587) with AUTH PLAIN; returns the DATA reply."""
-    import smtplib
-    import ssl
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = smtplib.SMTP(ip, port, timeout=60)
-    try:
-        s.ehlo("client.test")
-        s.starttls(context=ctx)
-        s.ehlo("client.test")
-        s.login(SASL_USER, SASL_PW)
-        msg = build_message(mail_from, rcpt, subject, body=body)
-        s.sendmail(mail_from, [rcpt], msg)
-        return True
-    finally:
-        try:
-            s.quit()
-        except Exception:  # noqa: BLE001
-            s.close()
+
+
 
 
 def spam_headers(msg):
@@ -225,7 +196,7 @@ def test_spf_fail_rejected_at_rcpt_pass_and_exemptions(fleet):
     s_loop, s_auth = "spf-loopback-" + token(), "spf-auth-" + token()
     sendmail_in(c, "mallory@spf-fail.test", INFO, s_loop)
     wait_mail(c, INFO_MBOX, s_loop)
-    submit_plain(c.ip, "mallory@spf-fail.test", INFO, s_auth)
+    submit(c.ip, SASL_USER, SASL_PW, "mallory@spf-fail.test", INFO, s_auth)
     wait_mail(c, INFO_MBOX, s_auth)
     assert subject not in cat(c, INFO_MBOX)
 
@@ -347,7 +318,7 @@ def test_dkim_signs_authenticated_submission(fleet, relay):
     records = dict([parse_bind_txt(_a_dkim(c))])
     records = {k.rstrip("."): v for k, v in records.items()}
     subject = "dkim-sub-" + token()
-    submit_plain(c.ip, BOB, FOREIGN, subject)
+    submit(c.ip, SASL_USER, SASL_PW, BOB, FOREIGN, subject)
     (m,) = wait_relayed(relay, subject)
     assert m["mail_from"] == BOB and m["rcpt_tos"] == [FOREIGN], m
     _check_signed(m, records)
@@ -478,7 +449,7 @@ def test_given_dkim_key_and_selector(fleet, relay):
     owner, value = parse_bind_txt(cat(c, "/var/db/dkim/example.com.sel2._domainkey.txt"))
     assert owner == "sel2._domainkey.example.com." and value.endswith("p=" + public_b64(fleet.given_key))
     subject = "dkim-given-" + token()
-    submit_plain(c.ip, BOB, FOREIGN, subject, port=587)
+    submit(c.ip, SASL_USER, SASL_PW, BOB, FOREIGN, subject, port=587)
     (m,) = wait_relayed(relay, subject)
     # verified with the public key of the key we gave, not with the files
     _check_signed(m, {"sel2._domainkey.example.com": dkim_record(fleet.given_key)}, selector="sel2")

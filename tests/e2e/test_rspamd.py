@@ -30,13 +30,13 @@ import zipfile
 import pytest
 
 from dockerlib import send_message, wait_for
-from fullpeers import (GTUBE, Server, amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
+from fullpeers import (GTUBE, Server, dsns_mentioning, submit, amavis_ls, assert_accepted, build_message, cat, dkim_verify, eicar_message,
                        find_by_subject, gtube_message, header_values, make_volume, mbox_messages,
                        our_auth_results, parse_bind_txt, public_b64, queue_listing, rm_volume, start_dns,
                        start_sink, token, unfold, wait_mail)
 from rspamdpeers import (WEBUI_PORT, bayes_learned, double_ext_message, eicar_zip_message,
                          hold_ids, held_for, rspamc,
-                         start_image, submit, wait_held, webui, x_quarantine)
+                         start_image, wait_held, webui, x_quarantine)
 
 BAD_CONFIG_EXIT = 100
 INFO = "info@example.com"
@@ -157,16 +157,7 @@ def spam_headers(msg):
             if msg[k] is not None}
 
 
-def dsns_about(c, mbox, subject):
-    """Delivery reports in mbox about the message with this subject (the
-    original itself excluded)."""
-    out = []
-    for m in mbox_messages(c, mbox):
-        if subject in str(m.get("Subject", "")):
-            continue
-        if subject in m.as_string():
-            out.append(m)
-    return out
+
 
 
 def listing(c, cmd=("mtactl", "quarantine", "ls")):
@@ -280,7 +271,7 @@ def test_eicar_attachment_and_zip_held_nobody_told(fleet):
     time.sleep(5)  # a DSN, if one were sent, is local mail: seconds
     for subject in subjects:
         assert not find_by_subject(mbox_messages(c, INFO_MBOX), subject), "a virus was delivered"
-        assert not dsns_about(c, BOB_MBOX, subject), "D_DISCARD told the sender"
+        assert not dsns_mentioning(c, BOB_MBOX, subject), "D_DISCARD told the sender"
 
 
 def test_banned_double_extension_held_then_released(fleet):
@@ -499,10 +490,10 @@ def test_virus_bounce_held_and_one_dsn(fleet):
     (qid, text), = held.items()
     xq = x_quarantine(text)
     assert len(xq) == 1 and xq[0].startswith("virus D_BOUNCE "), "X-Quarantine %r" % xq
-    dsn = wait_for(lambda: dsns_about(c, BOB_MBOX, subject), timeout=60, interval=1,
+    dsn = wait_for(lambda: dsns_mentioning(c, BOB_MBOX, subject), timeout=60, interval=1,
                    what="a DSN about %s at %s" % (subject, BOB))
     time.sleep(8)  # the bounce watcher must not send a second one
-    dsn = dsns_about(c, BOB_MBOX, subject)
+    dsn = dsns_mentioning(c, BOB_MBOX, subject)
     assert len(dsn) == 1, "%d DSNs reached the sender" % len(dsn)
     ctype = unfold(dsn[0]["Content-Type"] or "")
     assert ctype.startswith("multipart/report") and "delivery-status" in ctype, ctype
