@@ -239,7 +239,7 @@ def is_mail_container(c, table):
     return bool(c.get("envFrom")) or any(n in table or n[:-5] in table for n in names)
 
 
-def secret_file(r, w, c, path, secrets):
+def secret_file(w, c, path):
     """Where a path lies: (secret name, key) when it is a file of a mounted
     Secret volume (secret or projected), else None."""
     volumes = {v["name"]: v for v in pod_spec(w).get("volumes") or []}
@@ -286,7 +286,7 @@ def check_container(r, w, c, table, secrets, errors):
             continue
         if (var.secret and name != base) or var.key_path:
             for path in [p for p in re.split(r"[\s,]+", value) if p]:
-                found = secret_file(r, w, c, path, secrets)
+                found = secret_file(w, c, path)
                 if found is None:
                     errors.append("%s: %s=%s is not in a mounted Secret volume" % (where, name, path))
                     continue
@@ -452,6 +452,34 @@ def check_lmtp_policy(r, envs, errors):
                                       % (p["metadata"]["name"], peers or "everyone", port, wname(w)))
 
 
+# The API versions that clusters serve today (policy/v1beta1 went in 1.25).
+API_VERSIONS = {"Namespace": "v1", "ConfigMap": "v1", "Secret": "v1", "Service": "v1",
+                "StatefulSet": "apps/v1", "Deployment": "apps/v1", "DaemonSet": "apps/v1",
+                "PodDisruptionBudget": "policy/v1", "NetworkPolicy": "networking.k8s.io/v1"}
+
+
+def check_objects(r, mail_workloads, errors):
+    """Kinds and API versions a cluster accepts, one namespace that the
+    render creates, and time for mtactl's orderly stop."""
+    for d in r.docs:
+        want = API_VERSIONS.get(d["kind"])
+        if want is None:
+            errors.append("%s %s: a kind the checker does not know" % (d["kind"], d["metadata"]["name"]))
+        elif d["apiVersion"] != want:
+            errors.append("%s %s: apiVersion %s, expected %s" % (d["kind"], d["metadata"]["name"],
+                                                                 d["apiVersion"], want))
+    namespaces = {ns(d) for d in r.docs if d["kind"] != "Namespace"}
+    made = {d["metadata"]["name"] for d in r.of("Namespace")}
+    if len(namespaces) != 1 or not namespaces <= made:
+        errors.append("objects in namespaces %s, the render creates %s" % (sorted(map(str, namespaces)),
+                                                                          sorted(made)))
+    for w in mail_workloads:
+        grace = pod_spec(w).get("terminationGracePeriodSeconds")
+        if grace is None or grace < 30:
+            errors.append("%s: terminationGracePeriodSeconds %r; Postfix's deliveries and the gate's "
+                          "drain need 30 s or more, set explicitly" % (wname(w), grace))
+
+
 def check(docs, documented):
     """All the faults of a render, one line each (empty: none)."""
     table = var_table()
@@ -464,6 +492,7 @@ def check(docs, documented):
             mail.append(w)
         for c in cs:
             envs[(wname(w), c["name"])] = check_container(r, w, c, table, secrets, errors)
+    check_objects(r, mail, errors)
     check_secrets_exist(r, secrets, documented, errors)
     check_storage(r, mail, errors)
     check_pdb(r, errors)
@@ -626,6 +655,15 @@ BROKEN = [
     ("transport-host", "overlays/proxy-protocol",
      lambda d: _obj(d, "ConfigMap", "mx-env")["data"].update(VIRTUAL_TRANSPORT="lmtp:stor.mail.svc.cluster.local:24"),
      "VIRTUAL_TRANSPORT host stor.mail.svc.cluster.local is no Service"),
+    ("pdb-v1beta1", "overlays/proxy-protocol",
+     lambda d: _obj(d, "PodDisruptionBudget", "mx").update(apiVersion="policy/v1beta1"),
+     "apiVersion policy/v1beta1, expected policy/v1"),
+    ("other-namespace", "overlays/local-traffic",
+     lambda d: _obj(d, "Service", "store")["metadata"].update(namespace="default"),
+     "objects in namespaces"),
+    ("grace-default", "overlays/local-traffic",
+     lambda d: _obj(d, "StatefulSet", "mx")["spec"]["template"]["spec"].pop("terminationGracePeriodSeconds"),
+     "StatefulSet/mx: terminationGracePeriodSeconds None"),
     ("lmtp-open-to-all", "overlays/proxy-protocol",
      lambda d: _obj(d, "NetworkPolicy", "store-ingress")["spec"]["ingress"][0].pop("from"),
      "not only the mx pods"),
