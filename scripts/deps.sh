@@ -6,10 +6,13 @@
 set -eu
 
 # Debian packages the host needs: Docker and the base-image bootstrap, the C
-# toolchain and unit-test framework, the end-to-end clients and linters.
+# toolchain and unit-test framework, the end-to-end clients and linters;
+# kubernetes-client's `kubectl kustomize` renders deploy/kubernetes offline
+# and python3-yaml reads the result (tests/e2e/test_kubernetes.py).
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
 	libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-dkim python3-authres
-	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev nmap testssl.sh"
+	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev nmap testssl.sh
+	kubernetes-client python3-yaml"
 
 missing=""
 for p in $packages; do
