@@ -8,6 +8,7 @@
 
 #include "common/common.h"
 #include "config/parse.h"
+#include "gate/netlist.h"
 
 bool check_proxy_protocol(const char *v, struct strbuf *why)
 {
@@ -40,36 +41,18 @@ static bool each_network(const char *list, bool (*fn)(const char *word, void *ct
 	return true;
 }
 
-/* An IPv4 or IPv6 address, optionally /prefix within its family's width. */
-static bool is_network(const char *word, void *ctx)
-{
-	int *count = ctx;
-	char addr[INET6_ADDRSTRLEN + 8];
-	snprintf(addr, sizeof addr, "%s", word);
-	char *slash = strchr(addr, '/');
-	if (slash)
-		*slash++ = '\0';
-	unsigned char bytes[16];
-	unsigned long max;
-	if (inet_pton(AF_INET, addr, bytes) == 1)
-		max = 32;
-	else if (inet_pton(AF_INET6, addr, bytes) == 1)
-		max = 128;
-	else
-		return false;
-	if (slash && !is_uint(slash, max, NULL))
-		return false;
-	(*count)++;
-	return true;
-}
-
+/* The gate's own parser decides, so what passes here is what it enforces. */
 bool check_trusted_networks(const char *v, struct strbuf *why)
 {
-	int count = 0;
-	if (each_network(v, is_network, &count) && count > 0)
-		return true;
-	sb_adds(why, "comma- or space-separated IPv4/IPv6 addresses or networks, such as 10.0.9.0/24 fd00::/64");
-	return false;
+	struct netlist list;
+	struct strbuf reason;
+	sb_init(&reason);
+	bool ok = netlist_parse(v, &list, &reason);
+	if (!ok)
+		sb_addf(why, "comma- or space-separated IPv4/IPv6 addresses or networks, such as "
+			     "10.0.9.0/24 fd00::/64 (%s)", reason.buf);
+	sb_free(&reason);
+	return ok;
 }
 
 /* *:port, 0.0.0.0:port, [IPv6]:port or IPv4:port, port 1-65535. */
