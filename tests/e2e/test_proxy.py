@@ -191,8 +191,11 @@ def tier(net, net_gateway, peer_image):
         made.append(t.store)
         wait_healthy(t.store)
         wait_healthy(t.mx)
-        wait_for(lambda: _lb_servers_up(t.lb), timeout=60, interval=1,
-                 what="haproxy's servers up:\n" + t.lb.logs()[-3000:])
+        try:
+            wait_for(lambda: _lb_servers_up(t.lb), timeout=60, interval=1, what="haproxy's servers up")
+        except AssertionError as e:
+            raise AssertionError("%s\nhaproxy:\n%s\nmx:\n%s\nstore:\n%s" % (
+                e, t.lb.logs()[-3000:], t.mx.logs()[-4000:], t.store.logs()[-3000:])) from None
         yield t
     finally:
         for c in reversed(made):
@@ -200,9 +203,11 @@ def tier(net, net_gateway, peer_image):
 
 
 def _lb_servers_up(lb):
-    """Every backend server of haproxy reported UP (its log says so)."""
-    logs = lb.logs()
-    return all(re.search(r"Server %s/\w+ is UP" % b, logs) for b in ("mx25", "mx587", "store993"))
+    """Every backend server of haproxy is UP by its last state change in the log."""
+    states = {}
+    for m in re.finditer(r"Server (\w+)/\w+ (?:\('[^']*'\) )?is (UP|DOWN)", lb.logs()):
+        states[m.group(1)] = m.group(2)
+    return all(states.get(b) == "UP" for b in ("mx25", "mx587", "store993"))
 
 
 def client_smtp(t, port, mail_from, rcpt, subject, user=None, password=None):
