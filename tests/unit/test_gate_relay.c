@@ -139,7 +139,7 @@ static void expect_eof(int fd)
 		fail_msg("expected the connection closed, got %zd (%s)", n, n < 0 ? strerror(errno) : "data");
 }
 
-static void start_gate(struct gate_run *r, const char *conf_text, const char *header_timeout)
+static void start_gate(struct gate_run *r, const char *conf_text, const char *max_conns)
 {
 	snprintf(r->conf, sizeof r->conf, "/tmp/test_gate_conf.XXXXXX");
 	snprintf(r->log, sizeof r->log, "/tmp/test_gate_log.XXXXXX");
@@ -154,8 +154,9 @@ static void start_gate(struct gate_run *r, const char *conf_text, const char *he
 		/* Only the log: the test's backend socket must close when the test closes it. */
 		if (dup2(lfd, STDERR_FILENO) < 0 || close_range(3, ~0U, 0) < 0)
 			_exit(99);
-		char *argv[] = {"gate", "--conf", r->conf, "--header-timeout", (char *)header_timeout, NULL};
-		_exit(gate_main(5, argv));
+		char *argv[] = {"gate", "--conf", r->conf, "--header-timeout", "300", "--max-connections",
+				(char *)max_conns, NULL};
+		_exit(gate_main(max_conns ? 7 : 5, argv));
 	}
 	close(lfd);
 	running_gate = r->pid;
@@ -176,7 +177,7 @@ static void wait_listening(unsigned short port)
 	fail_msg("gate not listening on %u within 2 s", port);
 }
 
-static void start_standard(struct gate_run *r)
+static void start_limited(struct gate_run *r, const char *max_conns)
 {
 	r->backend = listen_local();
 	for (size_t i = 0; i < 3; i++)
@@ -190,11 +191,16 @@ static void start_standard(struct gate_run *r)
 		 "lmtp 127.0.0.1:%u 127.0.0.1:%u peer 127.0.0.1 DOVECOT_LMTP_TRUSTED_NETWORKS  # peer mode\n"
 		 "smtp 127.0.0.1:%u 127.0.0.1:%u proxy 192.0.2.0/24,127.0.0.0/8 PROXY_TRUSTED_NETWORKS\n",
 		 r->port[1], b, r->port[2], b, r->port[0], b);
-	start_gate(r, conf, "300");
+	start_gate(r, conf, max_conns);
 	/* smtp is bound last; its probes (connect, close: no bytes) leave no
 	 * trace in the log and never reach the backend. */
 	wait_listening(r->port[0]);
 	assert_int_equal(accept_within(r->backend, 0), -1);
+}
+
+static void start_standard(struct gate_run *r)
+{
+	start_limited(r, NULL);
 }
 
 /* Exit status after SIGTERM (or by itself), waiting at most ms. */
@@ -459,10 +465,58 @@ static void test_relay_drain(void **state)
 	sb_free(&log);
 }
 
+/* A peer-mode connection that reached the backend (tried up to 50 times:
+ * a slot may still be held by a connection the gate is about to close). */
+static int connect_relayed(struct gate_run *r, unsigned short port, int *b)
+{
+	for (int i = 0; i < 50; i++) {
+		int c = must_connect(port);
+		*b = accept_within(r->backend, 100);
+		if (*b >= 0) {
+			/* Its PROXY line, up to the LF. */
+			char ch = 0;
+			for (int n = 0; n < 200 && ch != '\n'; n++)
+				assert_int_equal(recv(*b, &ch, 1, 0), 1);
+			return c;
+		}
+		close(c);
+	}
+	fail_msg("no connection through port %u reached the backend", port);
+	return -1;
+}
+
+static void test_relay_limit(void **state)
+{
+	(void)state;
+	struct gate_run r;
+	start_limited(&r, "1");
+	/* One connection open (a peer one, relayed): the next is closed at once.
+	 * (The first may meet the start-up probe still counted: tried again.) */
+	int b1;
+	int c1 = connect_relayed(&r, r.port[2], &b1);
+	int c2 = must_connect(r.port[2]);
+	expect_eof(c2);
+	close(c2);
+	assert_int_equal(accept_within(r.backend, 200), -1);
+	/* Once it ends, there is room again. */
+	close(c1);
+	expect_eof(b1);
+	close(b1);
+	int b3;
+	int c3 = connect_relayed(&r, r.port[2], &b3);
+	close(c3);
+	close(b3);
+	struct strbuf log;
+	sb_init(&log);
+	stop_gate(&r, &log);
+	assert_non_null(strstr(log.buf, "lmtp: refused 127.0.0.1: 1 connections open, the most allowed"));
+	sb_free(&log);
+}
+
 static void expect_conf_error(const char *conf, const char *message)
 {
 	struct gate_run r;
-	start_gate(&r, conf, "300");
+	start_gate(&r, conf, NULL);
 	assert_int_equal(wait_exit(r.pid, 3000), 100);
 	struct strbuf log;
 	sb_init(&log);
@@ -521,6 +575,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_relay_headers, kill_gate),
 		cmocka_unit_test_teardown(test_relay_refusals, kill_gate),
 		cmocka_unit_test_teardown(test_relay_drain, kill_gate),
+		cmocka_unit_test_teardown(test_relay_limit, kill_gate),
 		cmocka_unit_test_teardown(test_relay_bad_conf, kill_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
