@@ -513,6 +513,65 @@ static void test_relay_limit(void **state)
 	sb_free(&log);
 }
 
+/* An IPv6 listener ([::1], where the host has IPv6 loopback) next to an
+ * IPv4 one: a LOCAL header gives a TCP6 line with the peer's IPv6 address
+ * to the IPv4 backend. */
+static void test_relay_ipv6(void **state)
+{
+	(void)state;
+	int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	if (probe < 0 || bind(probe, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (probe >= 0)
+			close(probe);
+		skip();
+	}
+	socklen_t len = sizeof sa;
+	assert_int_equal(getsockname(probe, (struct sockaddr *)&sa, &len), 0);
+	unsigned short p6 = ntohs(sa.sin6_port);
+	close(probe);
+	struct gate_run r;
+	r.backend = listen_local();
+	r.port[0] = free_port();
+	char conf[512];
+	snprintf(conf, sizeof conf,
+		 "v4only 127.0.0.1:%u 127.0.0.1:%u proxy 127.0.0.0/8 PROXY_TRUSTED_NETWORKS\n"
+		 "imap [::1]:%u 127.0.0.1:%u proxy 192.0.2.0/24,::1 PROXY_TRUSTED_NETWORKS\n",
+		 r.port[0], port_of_fd(r.backend), p6, port_of_fd(r.backend));
+	start_gate(&r, conf, NULL);
+	int c = -1;
+	for (int i = 0; i < 200 && c < 0; i++) {
+		c = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(c >= 0);
+		set_timeouts(c, 5000);
+		if (connect(c, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			close(c);
+			c = -1;
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	assert_true(c >= 0);
+	static const uint8_t local[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+					0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0, 0};
+	send_all(c, local, sizeof local);
+	int b = accept_within(r.backend, 3000);
+	assert_true(b >= 0);
+	struct sockaddr_in6 me;
+	len = sizeof me;
+	assert_int_equal(getsockname(c, (struct sockaddr *)&me, &len), 0);
+	char want[128];
+	snprintf(want, sizeof want, "PROXY TCP6 ::1 ::1 %u %u\r\n", ntohs(me.sin6_port), p6);
+	expect_bytes(b, want, strlen(want));
+	close(c);
+	close(b);
+	struct strbuf log;
+	sb_init(&log);
+	stop_gate(&r, &log);
+	assert_non_null(strstr(log.buf, "imap: [::1]:"));
+	sb_free(&log);
+}
+
 static void expect_conf_error(const char *conf, const char *message)
 {
 	struct gate_run r;
@@ -576,6 +635,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_relay_refusals, kill_gate),
 		cmocka_unit_test_teardown(test_relay_drain, kill_gate),
 		cmocka_unit_test_teardown(test_relay_limit, kill_gate),
+		cmocka_unit_test_teardown(test_relay_ipv6, kill_gate),
 		cmocka_unit_test_teardown(test_relay_bad_conf, kill_gate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
