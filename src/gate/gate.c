@@ -9,9 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,15 +601,6 @@ static void read_conf(struct gate *g, const char *path)
 	sb_free(&why);
 }
 
-static void drop_privileges(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-	if (getuid() != 0 || !pw)
-		return;
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal(EXIT_SYSTEM, "dropping privileges to nobody");
-}
-
 static void start_drain(struct gate *g, int signo)
 {
 	for (size_t i = 0; i < g->nlisteners; i++) {
@@ -726,7 +715,8 @@ int gate_main(int argc, char **argv)
 			 l->conf.mode == GATE_PROXY ? "PROXY header required" : "peer is the client",
 			 l->conf.variable, l->conf.trusted_text);
 	}
-	drop_privileges();
+	/* Listening, nothing more needs root. */
+	proc_drop_to_nobody();
 	return run(&g, sfd);
 }
 
