@@ -9,9 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +123,10 @@ static void reason_text(const struct gate *g, const struct log_slot *s, char *bu
 		snprintf(buf, cap, "not in %s", s->l->conf.variable);
 		break;
 	case R_NO_HEADER:
-		snprintf(buf, cap, "no PROXY header within %d ms", g->header_timeout_ms);
+		if (g->header_timeout_ms % 1000 == 0)
+			snprintf(buf, cap, "no PROXY header within %d s", g->header_timeout_ms / 1000);
+		else
+			snprintf(buf, cap, "no PROXY header within %d ms", g->header_timeout_ms);
 		break;
 	case R_BAD_HEADER:
 		snprintf(buf, cap, "not a PROXY v1/v2 header");
@@ -177,12 +178,10 @@ static void refused(struct gate *g, const struct listener *l, const struct socka
 		slot->suppressed++;
 		return;
 	}
-	if (!slot) {
+	/* A new window: the old one's count first (or the evicted slot's). */
+	if (!slot)
 		slot = oldest;
-		slot_flush(g, slot);
-	} else {
-		slot_flush(g, slot);
-	}
+	slot_flush(g, slot);
 	*slot = (struct log_slot){.used = true, .l = l, .reason = reason, .err = err, .since = g->now};
 	memcpy(slot->addr, key, 16);
 	char a[64], why[256];
@@ -603,15 +602,6 @@ static void read_conf(struct gate *g, const char *path)
 	sb_free(&why);
 }
 
-static void drop_privileges(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-	if (getuid() != 0 || !pw)
-		return;
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal(EXIT_SYSTEM, "dropping privileges to nobody");
-}
-
 static void start_drain(struct gate *g, int signo)
 {
 	for (size_t i = 0; i < g->nlisteners; i++) {
@@ -726,7 +716,8 @@ int gate_main(int argc, char **argv)
 			 l->conf.mode == GATE_PROXY ? "PROXY header required" : "peer is the client",
 			 l->conf.variable, l->conf.trusted_text);
 	}
-	drop_privileges();
+	/* Listening, nothing more needs root. */
+	proc_drop_to_nobody();
 	return run(&g, sfd);
 }
 
