@@ -8,7 +8,7 @@ set -eu
 # Debian packages the host needs: Docker and the base-image bootstrap, the C
 # toolchain and unit-test framework, the end-to-end clients and linters.
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
-	libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-dkim python3-authres
+	libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-yaml python3-dkim python3-authres
 	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev nmap testssl.sh"
 
 missing=""
