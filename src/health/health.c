@@ -18,6 +18,7 @@
 #include "health/probe.h"
 #include "init/service.h"
 #include "init/services.h"
+#include "init/volume_lock.h"
 #include "rspamd/rspamd.h"
 
 #define SMTP_PORT 25
@@ -87,6 +88,13 @@ int health_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A standby (init/volume_lock.h) is what a start-first rolling update
+	 * waits for before it stops the old container: healthy, doing nothing. */
+	if (path_exists(STANDBY_FILE)) {
+		printf("healthy (standby: another container uses the volume on /srv; this one starts "
+		       "when it stops)\n");
+		return EXIT_OK;
+	}
 	struct strbuf status, why;
 	sb_init(&status);
 	sb_init(&why);

@@ -1,4 +1,4 @@
-/* PID 1: configure, run entry hooks, start the services and keep them up;
+/* PID 1: take the volume (init/volume_lock.h), configure, run entry hooks, start the services and keep them up;
  * on SIGTERM or SIGINT run exit hooks and stop everything within Docker's
  * 10 s stop timeout, exiting 0. One loop (after tini): every signal is
  * blocked and read from a signalfd; timers are the poll timeout. */
@@ -24,6 +24,7 @@
 #include "config/vars.h"
 #include "init/hooks.h"
 #include "init/services.h"
+#include "init/volume_lock.h"
 #include "outbound/outbound.h"
 
 #define DEVLOG_PATH "/dev/log"
@@ -214,6 +215,11 @@ int init_main(int argc, char **argv)
 	 * is there, without holding up the services. */
 	struct outbound_level level;
 	outbound_level_start(&level);
+
+	/* Before anything writes to /srv: a second container on this volume
+	 * waits here until the first one has stopped. */
+	if (!volume_lock_wait(in.sigfd, VOLUME_LOCK_FILE, STANDBY_FILE))
+		return EXIT_OK;
 
 	log_set_name("config");
 	int rc = config_run();

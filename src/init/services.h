@@ -7,7 +7,7 @@
 
 #include "init/service.h"
 
-#define SERVICES_MAX 16
+#define SERVICES_MAX 24
 #define STATUS_FILE "/run/mtactl/services"
 
 /* Fills out with the services enabled on this image; returns how many. */
