@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "common/common.h"
+#include "config/proxy.h"
 
 #define PREFIX "DOVECOT_"
 
@@ -139,14 +140,34 @@ void dovecot_render(const struct settings *s, const struct postfix_host *host,
 		   "  unix_listener /var/spool/postfix/private/auth {\n"
 		   "    mode = 0660\n    user = postfix\n    group = postfix\n  }\n}\n");
 	if (s->dovecot_mailboxes) {
+		/* PROXY mode: Dovecot checks the balancers itself
+		 * (haproxy_trusted_networks); the network LMTP listener takes the
+		 * gate's PROXY line from loopback, so the Received: header names
+		 * the delivering MTA, not 127.0.0.1. */
+		if (proxy_enabled(s) || lmtp_tcp_enabled(s)) {
+			sb_adds(c, "haproxy_trusted_networks =");
+			if (proxy_enabled(s)) {
+				sb_addc(c, ' ');
+				proxy_networks_join(s->value[V_PROXY_TRUSTED_NETWORKS], " ", c);
+			}
+			if (lmtp_tcp_enabled(s))
+				sb_adds(c, " " PROXY_BACKEND_ADDR "/32");
+			sb_addc(c, '\n');
+		}
+		const char *haproxy = proxy_enabled(s) ? "    haproxy = yes\n" : "";
 		sb_adds(c, "service lmtp {\n"
 			   "  unix_listener /var/spool/postfix/private/transport {\n"
-			   "    mode = 0660\n    user = postfix\n    group = postfix\n  }\n}\n");
-		sb_addf(c, "service imap-login {\n  inet_listener imap {\n    port = 143\n  }\n"
-			   "  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n}\n"
-			   "service pop3-login {\n  inet_listener pop3 {\n    port = 110\n  }\n"
-			   "  inet_listener pop3s {\n    port = %d\n    ssl = yes\n  }\n}\n",
-			tls->enabled ? 993 : 0, tls->enabled ? 995 : 0);
+			   "    mode = 0660\n    user = postfix\n    group = postfix\n  }\n");
+		if (lmtp_tcp_enabled(s))
+			sb_addf(c, "  inet_listener lmtp {\n    address = " PROXY_BACKEND_ADDR "\n"
+				   "    port = %d\n    haproxy = yes\n  }\n",
+				LMTP_BACKEND_PORT);
+		sb_adds(c, "}\n");
+		sb_addf(c, "service imap-login {\n  inet_listener imap {\n    port = 143\n%s  }\n"
+			   "  inet_listener imaps {\n    port = %d\n    ssl = yes\n%s  }\n}\n"
+			   "service pop3-login {\n  inet_listener pop3 {\n    port = 110\n%s  }\n"
+			   "  inet_listener pop3s {\n    port = %d\n    ssl = yes\n%s  }\n}\n",
+			haproxy, tls->enabled ? 993 : 0, haproxy, haproxy, tls->enabled ? 995 : 0, haproxy);
 		sb_addf(c, "protocol lmtp {\n  postmaster_address = postmaster@%s\n}\n",
 			settings_primary_domain(s));
 	}

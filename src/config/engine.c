@@ -26,6 +26,7 @@
 #include "config/dovecot.h"
 #include "config/filters.h"
 #include "config/postfix.h"
+#include "config/proxy.h"
 #include "dkim/dkim.h"
 #include "outbound/outbound.h"
 #include "rspamd/hscache.h"
@@ -472,6 +473,20 @@ static void write_services(const struct strbuf *services)
 	write_file(SERVICES_FILE, services, 0600);
 }
 
+/* The gate's listeners (PROXY mode, network LMTP); without any, no file,
+ * and init does not start the gate. */
+static void write_gate_conf(const struct settings *s)
+{
+	struct strbuf text;
+	sb_init(&text);
+	proxy_gate_render(s, &text);
+	if (text.len)
+		write_file(GATE_CONF, &text, 0644);
+	else if (unlink(GATE_CONF) < 0 && errno != ENOENT)
+		fatal(EXIT_SYSTEM, "removing %s", GATE_CONF);
+	sb_free(&text);
+}
+
 /* Validates and, when asked to, writes. Everything that can refuse the
  * input runs before the first file is touched. */
 static int configure(bool write)
@@ -540,6 +555,7 @@ static int configure(bool write)
 		else if (image == IMAGE_FULL)
 			write_filters(&s, &host, &services);
 		write_services(&services);
+		write_gate_conf(&s);
 		sb_free(&services);
 		write_file(POSTFIX_DIR "/master.cf", &master_cf, 0644);
 		write_file(POSTFIX_DIR "/main.cf", &main_cf, 0644);

@@ -7,9 +7,12 @@
 #include "config/postfix.h"
 #include "config/postfix_master.h"
 
+#include <stdio.h>
+
 #include "authres/authres.h"
 #include "common/common.h"
 #include "config/filters.h"
+#include "config/proxy.h"
 #include "rspamd/rspamd.h"
 
 /* One master.cf line (master(5)); `images`: the images that have it.
@@ -101,11 +104,19 @@ static void service_render(const struct master_service *m, const struct postfix_
 /* Submission (587, STARTTLS) and SMTPS (465, implicit TLS): only with a
  * SASL method, TLS mandatory (1.2 or newer), AUTH only under TLS, and
  * nothing accepted from anyone who has not authenticated. */
-static void submission_render(const char *name, bool wrapper, bool filters, struct strbuf *out)
+static void submission_render(const char *name, bool wrapper, bool filters, int proxy_port,
+			      struct strbuf *out)
 {
-	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", name, "inet", "n", "-", "n", "-", "-",
+	char listen[32];
+	if (proxy_port)
+		snprintf(listen, sizeof listen, PROXY_BACKEND_ADDR ":%d", proxy_port);
+	else
+		snprintf(listen, sizeof listen, "%s", name);
+	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", listen, "inet", "n", "-", "n", "-", "-",
 		"smtpd");
 	sb_addf(out, "  -o syslog_name=postfix/%s\n", name);
+	if (proxy_port)
+		sb_adds(out, "  -o smtpd_upstream_proxy_protocol=haproxy\n");
 	if (wrapper)
 		sb_adds(out, "  -o smtpd_tls_wrappermode=yes\n");
 	sb_adds(out, "  -o smtpd_tls_security_level=encrypt\n"
@@ -202,6 +213,13 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 	for (size_t i = 0; i < ARRAY_LEN(services); i++) {
 		if (!(services[i].images & IMAGE_BIT(host->image)))
 			continue;
+		if (proxy_enabled(s) && !strcmp(services[i].name, "smtp") && !strcmp(services[i].type, "inet")) {
+			/* PROXY mode: port 25 is the gate's, which passes each
+			 * trusted connection on here with the client's address. */
+			sb_addf(out, PROXY_BACKEND_ADDR ":%d inet n - n - - smtpd\n", PROXY_SMTP_PORT);
+			sb_adds(out, "  -o smtpd_upstream_proxy_protocol=haproxy\n");
+			continue;
+		}
 		service_render(&services[i], host, out);
 		/* Mail submitted on this host (sendmail) is outgoing mail of ours:
 		 * amavis's ORIGINATING door signs it. (XFORWARD carries no client
@@ -212,8 +230,9 @@ void postfix_master_render(const struct settings *s, const struct postfix_host *
 	if (settings_sasl_active(s)) {
 		/* rspamd: the milter signs our users' mail on the way in */
 		bool amavis = host->filters && !host->rspamd;
-		submission_render("submission", false, amavis, out);
-		submission_render("smtps", true, amavis, out);
+		bool proxy = proxy_enabled(s);
+		submission_render("submission", false, amavis, proxy ? PROXY_SUBMISSION_PORT : 0, out);
+		submission_render("smtps", true, amavis, proxy ? PROXY_SMTPS_PORT : 0, out);
 	}
 	if (host->filters)
 		filters_render_master(s, host, out);

@@ -7,6 +7,7 @@
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "config/postfix_master.h"
+#include "config/proxy.h"
 #include "tls/tls.h"
 
 /* Used when neither MAIL_DOMAIN nor the hostname names a domain (the old
@@ -298,6 +299,7 @@ static void check_combinations(struct settings *s, struct strbuf *errors, struct
 	s->sasl_imap = set(s, V_SMTPD_SASL_IMAPHOST);
 	s->sasl_file = set(s, V_SMTPD_SASL_CLIENTAUTH);
 	s->dovecot_mailboxes = !strcmp(s->value[V_VIRTUAL_TRANSPORT], DOVECOT_TRANSPORT);
+	proxy_check_combinations(s, errors);
 
 	const char *level = s->value[V_SMTP_TLS_SECURITY_LEVEL];
 	if (!strcmp(s->value[V_SMTP_TLS_WRAPPERMODE], "yes") &&

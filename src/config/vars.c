@@ -8,6 +8,7 @@
 #include "common/common.h"
 #include "config/checks.h"
 #include "config/parse.h"
+#include "config/proxy.h"
 #include "deliverability/varchecks.h"
 #include "outbound/outbound.h"
 
@@ -125,6 +126,15 @@ const struct var_def var_table[VAR_COUNT] = {
 		.check = check_yes_no,
 		.doc = "no: allow IMAP/POP3 passwords without TLS (for testing only).",
 	},
+	[V_DOVECOT_LMTP_LISTEN] = {
+		.name = "DOVECOT_LMTP_LISTEN", .def = "", .images = IMAGES_BASE_UP, .check = check_lmtp_listen,
+		.doc = "Dovecot's LMTP over TCP for other MTAs (VIRTUAL_TRANSPORT=lmtp:this-host:24 there): *:24, 0.0.0.0:24 or [addr]:port; needs VIRTUAL_TRANSPORT=lmtp:unix:private/transport here and DOVECOT_LMTP_TRUSTED_NETWORKS; empty: off.",
+	},
+	[V_DOVECOT_LMTP_TRUSTED_NETWORKS] = {
+		.name = "DOVECOT_LMTP_TRUSTED_NETWORKS", .def = "", .images = IMAGES_BASE_UP,
+		.check = check_trusted_networks,
+		.doc = "The MTAs that may deliver over DOVECOT_LMTP_LISTEN: comma- or space-separated addresses or networks (CIDR); others are refused.",
+	},
 	[V_DOVECOT_MAIL_LOCATION] = {
 		.name = "DOVECOT_MAIL_LOCATION", .def = "mbox:/var/mail/%Lu", .images = IMAGES_BASE_UP,
 		.check = check_dovecot_location,
@@ -212,6 +222,14 @@ const struct var_def var_table[VAR_COUNT] = {
 	[V_MYSQL_USER] = {
 		.name = "MYSQL_USER", .def = "", .images = IMAGES_ALL, .check = check_one_line,
 		.doc = "MySQL user of the lookups.",
+	},
+	[V_PROXY_PROTOCOL] = {
+		.name = "PROXY_PROTOCOL", .def = "", .images = IMAGES_ALL, .check = check_proxy_protocol,
+		.doc = "haproxy: 25, 465, 587 and Dovecot's 143/993/110/995 expect a PROXY v1/v2 header from a balancer in PROXY_TRUSTED_NETWORKS and use the client address it gives; connections without one get no service. Empty: off.",
+	},
+	[V_PROXY_TRUSTED_NETWORKS] = {
+		.name = "PROXY_TRUSTED_NETWORKS", .def = "", .images = IMAGES_ALL, .check = check_trusted_networks,
+		.doc = "The balancers allowed to send PROXY headers (required with PROXY_PROTOCOL): comma- or space-separated addresses or networks (CIDR).",
 	},
 	[V_SMTPD_SASL_CLIENTAUTH] = {
 		.name = "SMTPD_SASL_CLIENTAUTH", .def = "", .images = IMAGES_BASE_UP, .flags = VAR_SECRET,

@@ -15,6 +15,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "config/filters.h"
+#include "config/proxy.h"
 #include "health/probe.h"
 #include "init/service.h"
 #include "init/services.h"
@@ -59,11 +60,37 @@ bool health_services_ok(const char *status_text, struct strbuf *why)
 	return ok;
 }
 
+/* PROXY mode: GATE_CONF has an smtp listener, and port 25 is the gate's,
+ * which refuses loopback; Postfix itself listens behind it. */
+static bool gate_has_smtp(void)
+{
+	struct strbuf text;
+	sb_init(&text);
+	bool found = false;
+	if (file_read(GATE_CONF, &text, 1 << 16) == 0)
+		for (const char *line = text.buf; line && *line && !found;) {
+			found = !strncmp(line, "smtp ", 5);
+			const char *nl = strchr(line, '\n');
+			line = nl ? nl + 1 : NULL;
+		}
+	sb_free(&text);
+	return found;
+}
+
 static bool smtp_banner_ok(struct strbuf *why)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SMTP_PORT)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return probe_smtp((struct sockaddr *)&sa, sizeof sa, false, PROBE_TIMEOUT_MS, "port 25", why);
+	if (!gate_has_smtp())
+		return probe_smtp((struct sockaddr *)&sa, sizeof sa, false, PROBE_TIMEOUT_MS, "port 25", why);
+	/* Postfix's internal listener, with the PROXY v1 line the gate sends. */
+	char header[96], what[64];
+	snprintf(header, sizeof header, "PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n", PROXY_SMTP_PORT,
+		 SMTP_PORT);
+	snprintf(what, sizeof what, PROXY_BACKEND_ADDR ":%d (PROXY)", PROXY_SMTP_PORT);
+	sa.sin_port = htons(PROXY_SMTP_PORT);
+	return probe_smtp_proxied((struct sockaddr *)&sa, sizeof sa, false, header, PROBE_TIMEOUT_MS, what,
+				  why);
 }
 
 /* Does the status file ("name state pid" lines) list this service? */

@@ -99,13 +99,23 @@ static void chomp(char *s)
 bool probe_smtp(const struct sockaddr *sa, socklen_t len, bool lmtp, int timeout_ms, const char *what,
 		struct strbuf *why)
 {
+	return probe_smtp_proxied(sa, len, lmtp, NULL, timeout_ms, what, why);
+}
+
+bool probe_smtp_proxied(const struct sockaddr *sa, socklen_t len, bool lmtp, const char *proxy_header,
+			int timeout_ms, const char *what, struct strbuf *why)
+{
 	int64_t deadline = now_ms() + timeout_ms;
 	int fd = connect_until(sa, len, deadline, why, what);
 	if (fd < 0)
 		return false;
 	char line[512] = "";
-	const char *step = "greeting";
-	bool ok = reply_is(fd, "220", deadline, line, sizeof line);
+	const char *step = "PROXY header";
+	bool ok = !proxy_header || write_all_until(fd, proxy_header, strlen(proxy_header), deadline);
+	if (ok) {
+		step = "greeting";
+		ok = reply_is(fd, "220", deadline, line, sizeof line);
+	}
 	if (ok) {
 		step = lmtp ? "LHLO" : "EHLO";
 		static const char lhlo[] = "LHLO localhost\r\n", ehlo[] = "EHLO localhost\r\n";

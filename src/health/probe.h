@@ -12,6 +12,9 @@
 
 bool probe_smtp(const struct sockaddr *sa, socklen_t len, bool lmtp, int timeout_ms, const char *what,
 		struct strbuf *why);
+/* The same behind a PROXY protocol listener: proxy_header (a v1 line) first. */
+bool probe_smtp_proxied(const struct sockaddr *sa, socklen_t len, bool lmtp, const char *proxy_header,
+			int timeout_ms, const char *what, struct strbuf *why);
 bool probe_smtp_unix(const char *path, bool lmtp, int timeout_ms, struct strbuf *why);
 bool probe_clamd(const char *path, int timeout_ms, struct strbuf *why);
 /* A milter's option negotiation (rspamd's proxy worker). */

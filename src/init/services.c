@@ -13,6 +13,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "config/engine.h"
+#include "config/proxy.h"
 #include "config/vars.h"
 #include "learn/learn.h"
 #include "outbound/outbound.h"
@@ -31,6 +32,9 @@ static const char *const postfix_after_milter_argv[] = {
 	"/usr/local/bin/mtactl", "socket-wait", RSPAMD_MILTER_SOCKET, "30", "/usr/sbin/postfix", "start-fg", NULL};
 static const char *const acme_argv[] = {"/usr/local/bin/mtactl", "acme", "watch", NULL};
 static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-learn", NULL};
+/* PROXY mode and the network LMTP: the trust-checking relay in front of
+ * Postfix's and Dovecot's loopback listeners (GATE_CONF). */
+static const char *const gate_argv[] = {"/usr/local/bin/mtactl", "gate", NULL};
 /* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
 static const char *const unbound_argv[] = {"/usr/sbin/unbound", "-d", "-p", "-c", UNBOUND_CONF, NULL};
 
@@ -112,6 +116,11 @@ static bool spamd_learn_enabled(void)
 	return *dir && path_exists(dir) && learn_backend() != LEARN_NONE;
 }
 
+static bool gate_enabled(void)
+{
+	return path_exists(GATE_CONF);
+}
+
 static bool unbound_enabled(void)
 {
 	return !strcmp(var_env(V_DNS_RESOLVER), "unbound");
@@ -133,6 +142,9 @@ static const struct service_def before[] = {
 static const struct service_def after[] = {
 	{"postfix", postfix_argv, no_rspamd, false},
 	{"postfix", postfix_after_milter_argv, has_rspamd, false},
+	/* After Postfix, so stopped before it: the balancer sees the port
+	 * close and moves on while Postfix finishes what the gate relays. */
+	{"gate", gate_argv, gate_enabled, false},
 	{"acme", acme_argv, acme_enabled, false},
 	{"spamd-learn", spamd_learn_argv, spamd_learn_enabled, false},
 };
