@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from dockerlib import BANNER_TIMEOUT, DockerError, make_message, pause, wait_for
+from dockerlib import (BANNER_TIMEOUT, DockerError, make_message, pause, read_banner, send_mail,
+                       wait_for)
 from fullpeers import fill_clamav_volume, start_dns
 
 MESSAGES = int(os.environ.get("SOAK_MESSAGES", "60"))
@@ -204,3 +205,40 @@ def test_nothing_lost_filter_crash(mta, volume, dns, kind):
     fill_clamav_volume(clamav)
     run_stream(mta, volume, "full", kind, {"CLAMAV_FRESHCLAM": "no"}, ["--dns", dns.ip],
                volumes={clamav: "/var/lib/clamav"}, **resolver_args(dns))
+
+
+def test_second_container_on_a_volume_waits(mta, volume):
+    """Two containers on one /srv (Swarm's start-first update with a
+    per-slot queue volume): the second waits as a healthy standby, listens
+    on nothing and writes nothing until the first stops, then starts on
+    the first one's data; a standby that is stopped exits at once."""
+    env = {"MAIL_BOXES": "soak@example.com:soak/"}
+    vol = volume()
+    first = mta("mini", env=env, volumes={vol: "/srv"})
+    r = send_mail(first.ip, 25, "a@client.test", ["soak@example.com"], "before", "soak-5b-1")
+    assert r["delivered"], r
+    wait_for(lambda: "soak-5b-1" in mailbox_tokens(first), timeout=30,
+             what="the first container's delivery")
+    second = mta("mini", env=env, volumes={vol: "/srv"}, wait=False)
+    wait_for(lambda: "another container is running on this volume" in second.logs(), timeout=30,
+             what="the second container's standby line")
+    health = second.exec(["mtactl", "health"], check=False)
+    assert health.returncode == 0 and "standby" in health.stdout, health.stdout + health.stderr
+    assert not second.file_exists("/run/mtactl/services"), "the standby started services"
+    with pytest.raises(OSError):
+        read_banner(second.ip, 25, timeout=3)
+    spare = mta("mini", env=env, volumes={vol: "/srv"}, wait=False)
+    wait_for(lambda: "another container is running on this volume" in spare.logs(), timeout=30,
+             what="the spare's standby line")
+    spare.stop(timeout=20)
+    assert spare.exit_code() == 0 and "nothing was started" in spare.logs(), spare.logs()
+
+    first.stop()
+    second.wait_banner(25)
+    assert "the volume is free after" in second.logs(), second.logs()
+    r = send_mail(second.ip, 25, "a@client.test", ["soak@example.com"], "after", "soak-5b-2")
+    assert r["delivered"], r
+    wait_for(lambda: {"soak-5b-1", "soak-5b-2"} <= set(mailbox_tokens(second)),
+             timeout=30, what="both messages in the shared mailbox")
+    health = second.exec(["mtactl", "health"], check=False)
+    assert "standby" not in health.stdout
