@@ -13,6 +13,7 @@
 #include "dmarc/reports.h"
 #include "dkim/dkim.h"
 #include "doctor/doctor.h"
+#include "gate/gate.h"
 #include "health/health.h"
 #include "init/init.h"
 #include "init/socket_wait.h"
@@ -60,6 +61,7 @@ static const struct subcommand subcommands[] = {
 	{"env", envlist_main, "list the configuration variables (--markdown for the README)"},
 	{"filter-watch", filter_watch_main, "deliver mail deferred while the content filter was down once it answers"},
 	{"freshclam", freshclam_main, "update the ClamAV database now and then, one log line a run"},
+	{"gate", gate_main, "relay trusted peers to Postfix/Dovecot with a PROXY v1 line naming the client (GATE_CONF)"},
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
 	{"learn", learn_main, "learn a message FILE as spam or ham (rspamc or sa-learn): learn spam|ham FILE"},
