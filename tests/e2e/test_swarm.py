@@ -42,6 +42,7 @@ MESSAGES = int(os.environ.get("SWARM_MESSAGES", "1000"))
 SESSIONS = 10
 # Paced so that the load outlasts two kills and restarts of an mx task.
 RATE = float(os.environ.get("SWARM_RATE", "15"))
+LB = "lb"
 SECRETS = ("ldap_bind_pw", "tls_cert", "tls_key", "dkim_key", "rspamd_password")
 
 
@@ -111,8 +112,8 @@ class Client:
     def lb_up(self, backend):
         """The number of servers haproxy sees UP in backend (its stats page)."""
         code = ("import urllib.request as u;"
-                "t=u.urlopen('http://lb:8404/stats;csv',timeout=5).read().decode();"
-                "print(sum(1 for l in t.splitlines() if l.startswith('%s,') and ',UP,' in l))" % backend)
+                "t=u.urlopen('http://%s:8404/stats;csv',timeout=5).read().decode();"
+                "print(sum(1 for l in t.splitlines() if l.startswith('%s,') and ',UP,' in l))" % (LB, backend))
         p = docker("exec", self.name, "python3", "-c", code, check=False, timeout=30)
         return int(p.stdout.strip()) if p.returncode == 0 and p.stdout.strip().isdigit() else 0
 
@@ -120,7 +121,7 @@ class Client:
         """Starts the load; returns (Popen, progress) where progress holds the
         newest JSON line (a thread reads them)."""
         p = subprocess.Popen(["docker", "exec", "-i", self.name, "python3", "-u",
-                              "/usr/local/bin/swarmload.py", "send", "lb", "25", str(first),
+                              "/usr/local/bin/swarmload.py", "send", LB, "25", str(first),
                               str(count), str(SESSIONS), str(rate), str(deadline)] + RCPTS,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         progress = {"acked": 0}
@@ -137,7 +138,7 @@ class Client:
 
     def mailboxes(self):
         creds = ["%s:%s-example-pw" % (u, u) for u in USERS]
-        p = docker("exec", self.name, "python3", "/usr/local/bin/swarmload.py", "imap", "lb", "993",
+        p = docker("exec", self.name, "python3", "/usr/local/bin/swarmload.py", "imap", LB, "993",
                    *creds, timeout=120)
         return json.loads(p.stdout)
 
