@@ -26,8 +26,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from basepeers import ensure_image
 from dockerlib import (IMAGE, LABEL, PEER_IMAGE, SESSION, docker, ensure_peer_image,
                        wait_for)
+from fullpeers import DNS_DIR, DNS_IMAGE
 
 # One worker group of its own: the stack takes the machine's two cores for minutes.
 pytestmark = pytest.mark.xdist_group("test_swarm.py")
@@ -43,6 +45,9 @@ SESSIONS = 10
 # Paced so that the load outlasts two kills and restarts of an mx task.
 RATE = float(os.environ.get("SWARM_RATE", "15"))
 LB = "lb"
+# The test's DNS server: outside the range Swarm hands out (NET_RANGE).
+NET_RANGE = "10.89.0.0/25"
+DNS_IP = "10.89.0.250"
 SECRETS = ("ldap_bind_pw", "tls_cert", "tls_key", "dkim_key", "rspamd_password")
 
 
@@ -64,15 +69,22 @@ def adapted_stack():
     here: no published host ports (25, 143... of this machine belong to
     others, and tests reach only containers they started): the client is a
     container on the stack's network instead, which therefore is `internal`
-    (no way out) and `attachable`; config files by absolute path (the file is
-    written elsewhere); clamd off in mx (no signature database can be
-    downloaded here, and three of them would not fit beside the rest on two
-    cores); the health checks every 3 s and the update monitor 10 s (the
-    test waits for them; the values in the file are for production)."""
+    (no way out) and `attachable`, made by the test beforehand (external
+    here) so that the test's DNS server can sit on it at a fixed address:
+    every service asks it (Docker's embedded DNS still answers the service
+    names and forwards the rest there), and it answers NXDOMAIN at once,
+    where the internal network would make each SPF or RBL lookup wait for
+    time-outs; config files by absolute path (the file is written
+    elsewhere); clamd off in mx (no signature database can be downloaded
+    here, and three of them would not fit beside the rest on two cores);
+    the health checks every 3 s and the update monitor 10 s (the test waits
+    for them; the values in the file are for production)."""
     stack = yaml.safe_load((STACK_DIR / "stack.yml").read_text())
     s = copy.deepcopy(stack)
     s["services"]["lb"].pop("ports")
-    s["networks"]["backend"].update(internal=True, attachable=True)
+    s["networks"]["backend"] = {"external": True, "name": "%s_backend" % STACK}
+    for svc in s["services"].values():
+        svc["dns"] = [DNS_IP]
     for c in s["configs"].values():
         c["file"] = str(STACK_DIR / c["file"])
     mx = s["services"]["mx"]
@@ -80,7 +92,6 @@ def adapted_stack():
     for name in ("mx", "store"):
         s["services"][name]["healthcheck"].update(interval="3s", start_period="180s")
     mx["deploy"]["update_config"].update(monitor="10s", delay="2s")
-    s["networks"]["backend"].setdefault("labels", {})["mta-e2e.session"] = SESSION
     return stack, s
 
 
@@ -113,7 +124,9 @@ class Client:
         """The number of servers haproxy sees UP in backend (its stats page)."""
         code = ("import urllib.request as u;"
                 "t=u.urlopen('http://%s:8404/stats;csv',timeout=5).read().decode();"
-                "print(sum(1 for l in t.splitlines() if l.startswith('%s,') and ',UP,' in l))" % (LB, backend))
+                "r=[l.split(',') for l in t.splitlines()];"
+                "print(sum(1 for f in r if f[0]=='%s' and f[1] not in ('BACKEND','FRONTEND') and f[17]=='UP'))"
+                % (LB, backend))
         p = docker("exec", self.name, "python3", "-c", code, check=False, timeout=30)
         return int(p.stdout.strip()) if p.returncode == 0 and p.stdout.strip().isdigit() else 0
 
@@ -214,13 +227,22 @@ def deploy(made, mx_replicas=3):
     for s in SECRETS:
         docker("secret", "create", "--label", LABEL, "%s_%s" % (STACK, s), str(d / s))
         made["secrets"].append("%s_%s" % (STACK, s))
-    _, adapted = adapted_stack()
+    stack, adapted = adapted_stack()
+    subnet = stack["networks"]["backend"]["ipam"]["config"][0]["subnet"]
+    net = "%s_backend" % STACK
+    docker("network", "create", "--driver", "overlay", "--attachable", "--internal",
+           "--subnet", subnet, "--ip-range", NET_RANGE, "--label", LABEL, net)
+    made["network"] = net
+    ensure_image(DNS_IMAGE, DNS_DIR)
+    made["dns"] = SESSION + "-swdns"
+    docker("run", "-d", "--name", made["dns"], "--label", LABEL, "--network", net, "--ip", DNS_IP,
+           DNS_IMAGE)
     adapted["services"]["mx"]["deploy"]["replicas"] = mx_replicas
     f = d / "stack.yml"
     f.write_text(yaml.safe_dump(adapted))
     made["stack"] = True
     run("docker", "stack", "deploy", "-c", str(f), STACK, env=env_for_stack(), timeout=180)
-    client = made["client"] = Client("%s_backend" % STACK)
+    client = made["client"] = Client(net)
     wait_for(lambda: client.lb_up("mx_smtp") == mx_replicas and client.lb_up("store_imaps") == 1,
              timeout=300, interval=3, what="%d mx and the store UP in haproxy" % mx_replicas)
     return client
@@ -235,6 +257,8 @@ def remove(made):
                  timeout=120, interval=2, what="the stack's containers gone")
     if made.get("client"):
         docker("rm", "-f", made["client"].name, check=False)
+    if made.get("dns"):
+        docker("rm", "-f", made["dns"], check=False)
     for s in made.get("secrets", ()):
         docker("secret", "rm", s, check=False)
     vols = docker("volume", "ls", "-q", "--filter", "label=com.docker.stack.namespace=" + STACK).stdout.split()
