@@ -92,7 +92,7 @@ def main():
     finally:
         sw.remove(made)
         if joined:
-            docker("swarm", "leave", "--force", check=False, timeout=90)
+            sw.leave_swarm()
 
     med = {r: statistics.median(x["msgs_per_s"] for x in v) for r, v in rows.items()}
     cores = os.cpu_count()

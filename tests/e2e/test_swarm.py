@@ -195,6 +195,8 @@ def join_swarm():
     None when the engine cannot run one (the reason in the second value)."""
     info = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}").stdout.split()
     if info[0] != "active":
+        global MADE_GWBRIDGE
+        MADE_GWBRIDGE = docker("network", "inspect", "docker_gwbridge", check=False).returncode != 0
         p = docker("swarm", "init", "--advertise-addr", "127.0.0.1", check=False, timeout=90)
         if p.returncode != 0:
             return None, "this Docker engine cannot run a swarm: %s" % (p.stderr or p.stdout).strip()
@@ -202,6 +204,17 @@ def join_swarm():
     if info[1:] != ["true"]:
         return None, "this engine is a swarm worker, not a manager: cannot deploy a stack"
     return False, ""
+
+
+MADE_GWBRIDGE = False
+
+
+def leave_swarm():
+    """Leaves the swarm join_swarm() made, and removes the docker_gwbridge
+    network that the swarm made, so the engine is as it was found."""
+    docker("swarm", "leave", "--force", check=False, timeout=90)
+    if MADE_GWBRIDGE:
+        docker("network", "rm", "docker_gwbridge", check=False)
 
 
 def deploy(made, mx_replicas=3):
@@ -285,7 +298,7 @@ def swarm():
         yield
     finally:
         if made:
-            docker("swarm", "leave", "--force", check=False, timeout=90)
+            leave_swarm()
 
 
 @pytest.fixture(scope="module")
