@@ -43,6 +43,8 @@ up() {
 	state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 	if [ "$state" != active ]; then
 		log "the engine is in no swarm ($state): docker swarm init"
+		# The swarm makes this bridge; down removes it again only if so.
+		docker network inspect docker_gwbridge >/dev/null 2>&1 || made gwbridge
 		docker swarm init --advertise-addr "${SWARM_ADVERTISE_ADDR:-127.0.0.1}" >/dev/null
 		made swarm-init
 	fi
@@ -94,6 +96,9 @@ down() {
 	if did swarm-init; then
 		log "leaving the swarm that swarm-up made"
 		docker swarm leave --force >/dev/null
+		if did gwbridge; then
+			docker network rm docker_gwbridge >/dev/null
+		fi
 	fi
 	rm -f "$STATE"
 }
