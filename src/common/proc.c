@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -172,4 +174,13 @@ int proc_wait_until(pid_t pid, int64_t deadline_ms)
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+void proc_drop_to_nobody(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+	if (getuid() != 0 || !pw)
+		return;
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		fatal(EXIT_SYSTEM, "dropping privileges to nobody");
 }

@@ -28,6 +28,10 @@ int proc_run_capture(char *const argv[], struct strbuf *out, size_t max, int64_t
 int proc_run_capture_in(char *const argv[], int in_fd, struct strbuf *out, size_t max,
 			int64_t deadline_ms);
 
+/* As root: becomes nobody (groups dropped), fatal (EXIT_SYSTEM) if that
+ * fails; as anyone else: nothing. For daemons whose sockets are open. */
+void proc_drop_to_nobody(void);
+
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);
 

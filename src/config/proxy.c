@@ -7,7 +7,10 @@
 #include <stdlib.h>
 
 #include "common/common.h"
+#include "config/filters.h"
 #include "config/parse.h"
+#include "outbound/outbound.h"
+#include "rspamd/rspamd.h"
 #include "gate/netlist.h"
 
 bool check_proxy_protocol(const char *v, struct strbuf *why)
@@ -55,11 +58,31 @@ bool check_trusted_networks(const char *v, struct strbuf *why)
 	return ok;
 }
 
-/* *:port, 0.0.0.0:port, [IPv6]:port or IPv4:port, port 1-65535. */
+/* Ports the daemons of the images (and the gate's backends) listen on: an
+ * LMTP listener there would fail to bind at start, after the configuration
+ * was accepted. */
+static bool port_taken(unsigned long port)
+{
+	static const unsigned long taken[] = {
+		25, 110, 143, 465, 587, 993, 995, LMTP_BACKEND_PORT, PROXY_SMTP_PORT, PROXY_SMTPS_PORT,
+		PROXY_SUBMISSION_PORT, AMAVIS_REINJECT_PORT, SRS_FORWARD_PORT, SRS_REVERSE_PORT, SRS_LOOP_PORT,
+		RSPAMD_NORMAL_PORT, RSPAMD_CONTROLLER_PORT, MTA_STS_PORT, TLS_POLICY_PORT};
+	for (size_t i = 0; i < ARRAY_LEN(taken); i++)
+		if (taken[i] == port)
+			return true;
+	return false;
+}
+
+/* *:port, 0.0.0.0:port, [IPv6]:port or IPv4:port, port 1-65535 and free. */
 bool check_lmtp_listen(const char *v, struct strbuf *why)
 {
 	const char *colon = strrchr(v, ':');
-	bool ok = colon && colon > v && is_uint(colon + 1, 65535, NULL) && strcmp(colon + 1, "0") != 0;
+	unsigned long port = 0;
+	bool ok = colon && colon > v && is_uint(colon + 1, 65535, &port) && port > 0;
+	if (ok && port_taken(port)) {
+		sb_addf(why, "a port no other service here listens on, not %lu (*:24 is LMTP's own)", port);
+		return false;
+	}
 	if (ok) {
 		char host[INET6_ADDRSTRLEN + 2];
 		size_t len = (size_t)(colon - v);

@@ -16,12 +16,7 @@
 #include "common/strbuf.h"
 #include "config/settings.h"
 #include "config/vars.h"
-
-/* The file the config step writes for the gate (kept on the volume: a
- * locked configuration keeps it). Its absence keeps the gate service off. */
-#ifndef GATE_CONF
-#define GATE_CONF "/srv/etc/mtactl/gate.conf"
-#endif
+#include "gate/gate.h" /* GATE_CONF; its absence keeps the gate service off */
 
 /* Loopback ports the public listeners move to in PROXY mode; each takes one
  * PROXY v1 line from the gate (smtpd_upstream_proxy_protocol, Dovecot's

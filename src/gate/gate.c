@@ -9,9 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +99,7 @@ struct gate {
 	int header_timeout_ms, idle_timeout_ms;
 	bool draining;
 	int64_t drain_end;
+	int64_t accept_resume; /* accepting paused (out of descriptors) until then; 0: not */
 	struct log_slot log[LOG_SLOTS];
 };
 
@@ -433,6 +432,28 @@ static void conn_pump(struct gate *g, struct conn *c)
 		conn_close(g, c, false);
 }
 
+/* Out of descriptors or memory: the pending connection stays in the
+ * backlog, so a level-triggered listener would wake the loop at once,
+ * again and again. The listeners rest for a second instead. */
+static void set_listening(struct gate *g, bool on)
+{
+	for (size_t i = 0; i < g->nlisteners; i++) {
+		struct listener *l = &g->listeners[i];
+		struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.ptr = l};
+		if (l->fd >= 0 && epoll_ctl(g->ep, EPOLL_CTL_MOD, l->fd, &ev) < 0)
+			log_warn("epoll_ctl listener");
+	}
+}
+
+static void pause_accepting(struct gate *g)
+{
+	if (g->accept_resume)
+		return;
+	log_warn("accept: pausing the listeners for 1 s (%zu connections open)", g->nconns);
+	set_listening(g, false);
+	g->accept_resume = g->now + 1000;
+}
+
 static void on_accept(struct gate *g, struct listener *l)
 {
 	for (int i = 0; i < 64; i++) {
@@ -440,7 +461,9 @@ static void on_accept(struct gate *g, struct listener *l)
 		socklen_t plen = sizeof peer;
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accepting(g);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
 				log_warn("%s: accept", l->conf.name);
 			return;
 		}
@@ -578,15 +601,6 @@ static void read_conf(struct gate *g, const char *path)
 	sb_free(&why);
 }
 
-static void drop_privileges(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-	if (getuid() != 0 || !pw)
-		return;
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal(EXIT_SYSTEM, "dropping privileges to nobody");
-}
-
 static void start_drain(struct gate *g, int signo)
 {
 	for (size_t i = 0; i < g->nlisteners; i++) {
@@ -596,9 +610,11 @@ static void start_drain(struct gate *g, int signo)
 	}
 	g->draining = true;
 	g->drain_end = g->now + DRAIN_MS;
+	size_t open = 0;
+	for (size_t i = 0; i < g->max_conns; i++)
+		open += g->conns[i] && !g->conns[i]->dead;
 	log_info("%s: listeners closed; relaying %zu open connection%s for at most %d ms",
-		 signo == SIGTERM ? "SIGTERM" : "SIGINT",
-		 g->nconns, g->nconns == 1 ? "" : "s", DRAIN_MS);
+		 signo == SIGTERM ? "SIGTERM" : "SIGINT", open, open == 1 ? "" : "s", DRAIN_MS);
 }
 
 static size_t conn_limit(size_t wanted)
@@ -648,6 +664,7 @@ int gate_main(int argc, char **argv)
 	};
 	int o;
 	optind = 1;
+	opterr = 0; /* one usage line of ours instead of getopt's */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'c')
 			path = optarg;
@@ -698,7 +715,8 @@ int gate_main(int argc, char **argv)
 			 l->conf.mode == GATE_PROXY ? "PROXY header required" : "peer is the client",
 			 l->conf.variable, l->conf.trusted_text);
 	}
-	drop_privileges();
+	/* Listening, nothing more needs root. */
+	proc_drop_to_nobody();
 	return run(&g, sfd);
 }
 
@@ -708,6 +726,7 @@ static int run(struct gate *g, int sfd)
 	int64_t next_log = INT64_MAX;
 	for (;;) {
 		g->now = now_ms();
+		free_dead(g); /* before counting what is left */
 		if (g->draining && (g->nconns == 0 || g->now >= g->drain_end)) {
 			if (g->nconns)
 				log_warnx("drain time over: closing %zu connection%s", g->nconns,
@@ -723,12 +742,18 @@ static int run(struct gate *g, int sfd)
 		}
 		if (g->now >= g->next_sweep)
 			sweep(g);
+		free_dead(g);
+		if (g->accept_resume && g->now >= g->accept_resume) {
+			g->accept_resume = 0;
+			set_listening(g, true);
+		}
 		if (g->now >= next_log)
 			next_log = log_tick(g);
-		free_dead(g);
 		int64_t wake = g->next_sweep < next_log ? g->next_sweep : next_log;
 		if (g->draining && g->drain_end < wake)
 			wake = g->drain_end;
+		if (g->accept_resume && g->accept_resume < wake)
+			wake = g->accept_resume;
 		int timeout = wake == INT64_MAX ? -1
 			      : wake <= g->now	? 0
 						: (int)(wake - g->now > 600000 ? 600000 : wake - g->now);

@@ -12,16 +12,8 @@
 
 static bool parse_port(const char *s, in_port_t *out)
 {
-	size_t len = strlen(s);
-	if (len == 0 || len > 5 || s[0] == '0')
-		return false;
-	unsigned v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > 65535)
+	unsigned long v;
+	if (!netlist_decimal(s, 65535, &v) || v == 0)
 		return false;
 	*out = htons((uint16_t)v);
 	return true;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "config/parse.h"
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -26,22 +27,10 @@ static void mask(uint8_t addr[16], unsigned prefix)
 	}
 }
 
-static bool parse_prefix(const char *s, unsigned max, unsigned *out)
+/* Decimal without sign or leading zero ("0" itself is fine), up to max. */
+bool netlist_decimal(const char *s, unsigned long max, unsigned long *out)
 {
-	/* Decimal, no sign, no leading zero (except "0"), at most 3 digits. */
-	size_t len = strlen(s);
-	if (len == 0 || len > 3 || (len > 1 && s[0] == '0'))
-		return false;
-	unsigned v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
+	return (s[0] != '0' || !s[1]) && is_uint(s, max, out);
 }
 
 static bool parse_entry(const char *text, size_t len, struct netlist_entry *e, struct strbuf *why)
@@ -72,13 +61,13 @@ static bool parse_entry(const char *text, size_t len, struct netlist_entry *e, s
 			sb_addf(why, "\"%.*s\": not an IPv4 or IPv6 address", (int)len, text);
 		return false;
 	}
-	unsigned prefix = max;
-	if (slash && !parse_prefix(slash + 1, max, &prefix)) {
+	unsigned long prefix = max;
+	if (slash && !netlist_decimal(slash + 1, max, &prefix)) {
 		if (why)
 			sb_addf(why, "\"%.*s\": expected a prefix length 0-%u after /", (int)len, text, max);
 		return false;
 	}
-	e->prefix = prefix + (max == 32 ? 96 : 0);
+	e->prefix = (unsigned)prefix + (max == 32 ? 96 : 0);
 	mask(e->addr, e->prefix);
 	return true;
 }

@@ -32,6 +32,10 @@ struct netlist {
  * reason appended to why (may be NULL): `"10.0.0.0/33": prefix over 32`. */
 bool netlist_parse(const char *text, struct netlist *out, struct strbuf *why);
 
+/* Decimal without sign or leading zero ("0" itself is fine), up to max
+ * (prefix lengths, ports); for the gate's other parsers. */
+bool netlist_decimal(const char *s, unsigned long max, unsigned long *out);
+
 /* True when the address (AF_INET or AF_INET6) is in the list. */
 bool netlist_match(const struct netlist *list, const struct sockaddr *sa);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "gate/netlist.h"
 
 static const uint8_t v2_signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 					 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
@@ -28,15 +29,13 @@ static bool agrees(const uint8_t *s, size_t len, const void *prefix, size_t plen
 
 static bool parse_port(const char *s, size_t len, uint16_t *out)
 {
-	if (len == 0 || len > 5 || (len > 1 && s[0] == '0'))
+	char text[6];
+	unsigned long v;
+	if (len == 0 || len >= sizeof text)
 		return false;
-	unsigned v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > 65535)
+	memcpy(text, s, len);
+	text[len] = '\0';
+	if (!netlist_decimal(text, 65535, &v))
 		return false;
 	*out = (uint16_t)v;
 	return true;

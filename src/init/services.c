@@ -33,8 +33,14 @@ static const char *const postfix_after_milter_argv[] = {
 static const char *const acme_argv[] = {"/usr/local/bin/mtactl", "acme", "watch", NULL};
 static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-learn", NULL};
 /* PROXY mode and the network LMTP: the trust-checking relay in front of
- * Postfix's and Dovecot's loopback listeners (GATE_CONF). */
-static const char *const gate_argv[] = {"/usr/local/bin/mtactl", "gate", NULL};
+ * Postfix's and Dovecot's loopback listeners (GATE_CONF). It opens the
+ * public ports once Postfix's master has bound its listeners (it binds
+ * every master.cf service in one pass at start; anvil's socket is one of
+ * them), so the balancer's first health checks are not refused by a
+ * backend that is not listening yet. Bounded like Postfix's own wait. */
+static const char *const gate_argv[] = {
+	"/usr/local/bin/mtactl", "socket-wait", "/var/spool/postfix/private/anvil", "60",
+	"/usr/local/bin/mtactl", "gate", NULL};
 /* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
 static const char *const unbound_argv[] = {"/usr/sbin/unbound", "-d", "-p", "-c", UNBOUND_CONF, NULL};
 

@@ -4,8 +4,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,6 +14,7 @@
 #include "common/exitcode.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/proc.h"
 
 #define DEFAULT_LEVEL 5
 #define INHERITED_FD 3
@@ -144,16 +143,6 @@ static int bind_devlog(void)
 	return fd;
 }
 
-/* With the socket open and stdout inherited, nothing here needs root:
- * a datagram from any local process is parsed as nobody. */
-static void drop_privileges(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-	if (getuid() != 0 || !pw)
-		return;
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal(EXIT_SYSTEM, "dropping privileges to nobody");
-}
 
 static int level_from_env(void)
 {
@@ -180,7 +169,9 @@ int syslog_main(int argc, char **argv)
 	bool inherited = getsockopt(INHERITED_FD, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 &&
 			 type == SOCK_DGRAM;
 	int fd = inherited ? INHERITED_FD : bind_devlog();
-	drop_privileges();
+	/* With the socket open and stdout inherited, nothing here needs root:
+	 * a datagram from any local process is parsed as nobody. */
+	proc_drop_to_nobody();
 	char dgram[8192 + 1];
 	struct strbuf line;
 	sb_init(&line);

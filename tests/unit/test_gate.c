@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/common.h"
+#include "gate/gate_conf.h"
 #include "gate/netlist.h"
 #include "gate/proxy_header.h"
 
@@ -382,6 +384,67 @@ static void test_proxy_v1_write(void **state)
 	assert_int_equal(proxy_v1_write(line, sizeof line, &un, (struct sockaddr *)&s), 0);
 }
 
+static void test_gate_conf_line(void **state)
+{
+	(void)state;
+	struct gate_listener_conf cf;
+	struct strbuf why;
+	sb_init(&why);
+	assert_int_equal(gate_conf_parse_line("smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24 PROXY_TRUSTED_NETWORKS",
+					      &cf, &why), 1);
+	assert_string_equal(cf.name, "smtp");
+	assert_true(cf.listen_any);
+	assert_int_equal(cf.listen.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&cf.listen)->sin6_port), 25);
+	assert_int_equal(cf.backend.ss_family, AF_INET);
+	assert_int_equal(cf.backend_len, sizeof(struct sockaddr_in));
+	assert_int_equal(ntohs(((struct sockaddr_in *)&cf.backend)->sin_port), 10125);
+	assert_int_equal(cf.mode, GATE_PROXY);
+	assert_int_equal(cf.trusted.n, 1);
+	assert_string_equal(cf.variable, "PROXY_TRUSTED_NETWORKS");
+	assert_int_equal(gate_conf_parse_line("\tlmtp [::]:24 [::1]:10124 peer 10.0.9.0/24,fd00::/8 V  # x", &cf, &why), 1);
+	assert_false(cf.listen_any);
+	assert_int_equal(cf.listen.ss_family, AF_INET6);
+	assert_int_equal(cf.backend.ss_family, AF_INET6);
+	assert_int_equal(cf.mode, GATE_PEER);
+	assert_int_equal(cf.trusted.n, 2);
+	assert_int_equal(gate_conf_parse_line("", &cf, &why), 0);
+	assert_int_equal(gate_conf_parse_line("   # comment", &cf, &why), 0);
+	assert_int_equal(why.len, 0);
+
+	static const struct {
+		const char *line, *reason;
+	} bad[] = {
+		{"smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24", "only 5 fields"},
+		{"smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24 V extra", "more than 6 fields"},
+		{"smtp *:25 127.0.0.1:10125 both 10.0.9.0/24 V", "mode \"both\": expected proxy or peer"},
+		{"smtp *:25 *:10125 proxy 10.0.9.0/24 V", "\"*:10125\": expected IPV4:PORT or [IPV6]:PORT"},
+		{"smtp *:0 127.0.0.1:1 proxy 10.0.9.0/24 V", "\"*:0\": expected a port 1-65535"},
+		{"smtp *:65536 127.0.0.1:1 proxy 10.0.9.0/24 V", "port 1-65535"},
+		{"smtp *:025 127.0.0.1:1 proxy 10.0.9.0/24 V", "port 1-65535"},
+		{"smtp 25 127.0.0.1:1 proxy 10.0.9.0/24 V", "\"25\": expected ADDRESS:PORT"},
+		{"smtp ::1:25 127.0.0.1:1 proxy 10.0.9.0/24 V", "expected *:PORT, IPV4:PORT or [IPV6]:PORT"},
+		{"smtp localhost:25 127.0.0.1:1 proxy 10.0.9.0/24 V", "IPV4:PORT"},
+		{"smtp *:25 127.0.0.1:1 proxy 10.0.9.0/24,bogus V", "\"bogus\": not an IPv4"},
+		{"smtp *:25 127.0.0.1:1 proxy 10.0.9.0/24 V=1", "expected names"},
+		{"sm/tp *:25 127.0.0.1:1 proxy 10.0.9.0/24 V", "expected names"},
+		{"averyveryveryveryverylongnamethatdoesnotfit *:25 127.0.0.1:1 proxy 10.0.9.0/24 V", "longer than 31"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		sb_reset(&why);
+		assert_int_equal(gate_conf_parse_line(bad[i].line, &cf, &why), -1);
+		if (!strstr(why.buf, bad[i].reason))
+			fail_msg("\"%s\": \"%s\" lacks \"%s\"", bad[i].line, why.buf, bad[i].reason);
+	}
+	char longline[1100];
+	memset(longline, 'a', sizeof longline - 1);
+	longline[sizeof longline - 1] = '\0';
+	sb_reset(&why);
+	assert_int_equal(gate_conf_parse_line(longline, &cf, &why), -1);
+	assert_non_null(strstr(why.buf, "line longer than"));
+	sb_free(&why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_proxy_v2),
 		cmocka_unit_test(test_proxy_v2_malformed),
 		cmocka_unit_test(test_proxy_v1_write),
+		cmocka_unit_test(test_gate_conf_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

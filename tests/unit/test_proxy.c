@@ -72,6 +72,8 @@ static void test_bad_values(void **state)
 		{"DOVECOT_LMTP_LISTEN", "*:65536", "DOVECOT_LMTP_LISTEN=\"*:65536\": expected "},
 		{"DOVECOT_LMTP_LISTEN", "store:24", "DOVECOT_LMTP_LISTEN=\"store:24\": expected "},
 		{"DOVECOT_LMTP_LISTEN", "::24", "DOVECOT_LMTP_LISTEN=\"::24\": expected "},
+		{"DOVECOT_LMTP_LISTEN", "*:25", "DOVECOT_LMTP_LISTEN=\"*:25\": expected a port no other service"},
+		{"DOVECOT_LMTP_LISTEN", "0.0.0.0:10124", "DOVECOT_LMTP_LISTEN=\"0.0.0.0:10124\": expected a port no other"},
 		{"DOVECOT_LMTP_TRUSTED_NETWORKS", "10.0.0.0/8;rm", "DOVECOT_LMTP_TRUSTED_NETWORKS=\"10.0.0.0/8;rm\": expected "},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
