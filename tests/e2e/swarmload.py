@@ -15,6 +15,9 @@ the stack's network; Python standard library only).
         {"acked": n, ...} every second and a final {"done": true, ...}.
     swarmload.py imap HOST PORT USER:PASSWORD...
         Prints as JSON {user: [Message-ID, ...]} of every INBOX over IMAPS.
+    swarmload.py count HOST PORT USER:PASSWORD...
+        Prints the total number of messages in those INBOXes (IMAP STATUS:
+        cheap enough to poll).
 """
 import collections
 import imaplib
@@ -167,16 +170,33 @@ def send(args):
     print(json.dumps(out), flush=True)
 
 
-def imap(args):
-    host, port = args[0], int(args[1])
+def login(host, port, cred):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    user, password = cred.split(":", 1)
+    m = imaplib.IMAP4_SSL(host, port, ssl_context=ctx, timeout=30)
+    m.login(user, password)
+    return user, m
+
+
+def count(args):
+    total = 0
+    for cred in args[2:]:
+        _, m = login(args[0], int(args[1]), cred)
+        typ, data = m.status("INBOX", "(MESSAGES)")
+        if typ != "OK":
+            raise SystemExit("STATUS INBOX: %r" % data)
+        total += int(data[0].decode().split("MESSAGES", 1)[1].strip(" )"))
+        m.logout()
+    print(total, flush=True)
+
+
+def imap(args):
+    host, port = args[0], int(args[1])
     out = {}
     for cred in args[2:]:
-        user, password = cred.split(":", 1)
-        m = imaplib.IMAP4_SSL(host, port, ssl_context=ctx, timeout=30)
-        m.login(user, password)
+        user, m = login(host, port, cred)
         typ, data = m.select("INBOX", readonly=True)
         ids = []
         if typ == "OK" and int(data[0]) > 0:
@@ -194,4 +214,4 @@ def imap(args):
 
 if __name__ == "__main__":
     socket.setdefaulttimeout(SMTP_TIMEOUT)
-    {"send": send, "imap": imap}[sys.argv[1]](sys.argv[2:])
+    {"send": send, "imap": imap, "count": count}[sys.argv[1]](sys.argv[2:])

@@ -149,9 +149,11 @@ class Client:
         t.start()
         return p, progress, t
 
-    def mailboxes(self):
+    def mailboxes(self, what="imap"):
+        """{user: [Message-ID...]} of every mailbox; with what="count" the
+        number of messages in all of them."""
         creds = ["%s:%s-example-pw" % (u, u) for u in USERS]
-        p = docker("exec", self.name, "python3", "/usr/local/bin/swarmload.py", "imap", LB, "993",
+        p = docker("exec", self.name, "python3", "/usr/local/bin/swarmload.py", what, LB, "993",
                    *creds, timeout=120)
         return json.loads(p.stdout)
 
