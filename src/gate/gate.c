@@ -123,7 +123,10 @@ static void reason_text(const struct gate *g, const struct log_slot *s, char *bu
 		snprintf(buf, cap, "not in %s", s->l->conf.variable);
 		break;
 	case R_NO_HEADER:
-		snprintf(buf, cap, "no PROXY header within %d ms", g->header_timeout_ms);
+		if (g->header_timeout_ms % 1000 == 0)
+			snprintf(buf, cap, "no PROXY header within %d s", g->header_timeout_ms / 1000);
+		else
+			snprintf(buf, cap, "no PROXY header within %d ms", g->header_timeout_ms);
 		break;
 	case R_BAD_HEADER:
 		snprintf(buf, cap, "not a PROXY v1/v2 header");
@@ -175,12 +178,10 @@ static void refused(struct gate *g, const struct listener *l, const struct socka
 		slot->suppressed++;
 		return;
 	}
-	if (!slot) {
+	/* A new window: the old one's count first (or the evicted slot's). */
+	if (!slot)
 		slot = oldest;
-		slot_flush(g, slot);
-	} else {
-		slot_flush(g, slot);
-	}
+	slot_flush(g, slot);
 	*slot = (struct log_slot){.used = true, .l = l, .reason = reason, .err = err, .since = g->now};
 	memcpy(slot->addr, key, 16);
 	char a[64], why[256];

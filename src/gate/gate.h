@@ -14,10 +14,11 @@
  *   smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24 PROXY_TRUSTED_NETWORKS
  * LISTEN is *:PORT (IPv6 dual-stack, else IPv4), IPV4:PORT or [IPV6]:PORT;
  * BACKEND the same without *; MODE proxy (a PROXY v1/v2 header is
- * expected) or peer (the peer is the client); TRUSTED the peers allowed,
- * comma-separated, no spaces (gate/netlist.h); VARIABLE the setting they
- * come from, named in the refusal log. Empty lines and #comments are
- * skipped. */
+ * expected) or peer (the peer is the client); TRUSTED the peers allowed
+ * (gate/netlist.h: addresses and CIDRs separated by commas and/or spaces:
+ * every field between MODE and the last); VARIABLE, the last field, the
+ * setting they come from, named in the refusal log. Empty lines and
+ * #comments are skipped. */
 #define GATE_CONF SERVICES_DIR "/gate.conf"
 
 int gate_main(int argc, char **argv);

@@ -97,32 +97,45 @@ int gate_conf_parse_line(const char *line, struct gate_listener_conf *out, struc
 	char *hash = strchr(copy, '#');
 	if (hash)
 		*hash = '\0';
-	char *field[7];
-	int n = 0;
+	/* The trusted list is every field between the mode and the last, so a
+	 * variable's value may be written as it is, spaces and all. */
+	char *field[5 + NETLIST_MAX];
+	size_t n = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(copy, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
-		if (n == 7)
-			break;
+		if (n == ARRAY_LEN(field)) {
+			sb_addf(why, "more than %zu fields", ARRAY_LEN(field));
+			return -1;
+		}
 		field[n++] = t;
 	}
 	if (n == 0)
 		return 0;
-	if (n != 6) {
-		sb_addf(why, "%s %d fields, expected 6: NAME LISTEN BACKEND proxy|peer TRUSTED VARIABLE",
-			n > 6 ? "more than" : "only", n > 6 ? 6 : n);
+	if (n < 6) {
+		sb_addf(why, "only %zu fields, expected NAME LISTEN BACKEND proxy|peer TRUSTED... VARIABLE", n);
 		return -1;
 	}
 	memset(out, 0, sizeof *out);
-	if (!valid_name(field[0]) || !valid_name(field[5])) {
-		sb_addf(why, "\"%s\"/\"%s\": expected names of letters, digits, _ and -", field[0], field[5]);
+	const char *variable = field[n - 1];
+	if (!valid_name(field[0]) || !valid_name(variable)) {
+		sb_addf(why, "\"%s\"/\"%s\": expected names of letters, digits, _ and -", field[0], variable);
 		return -1;
 	}
 	if (!copy_field(out->name, sizeof out->name, field[0], "name", why) ||
 	    !copy_field(out->listen_text, sizeof out->listen_text, field[1], "listen address", why) ||
 	    !copy_field(out->backend_text, sizeof out->backend_text, field[2], "backend address", why) ||
-	    !copy_field(out->trusted_text, sizeof out->trusted_text, field[4], "trusted list", why) ||
-	    !copy_field(out->variable, sizeof out->variable, field[5], "variable", why))
+	    !copy_field(out->variable, sizeof out->variable, variable, "variable", why))
 		return -1;
+	size_t tl = 0;
+	for (size_t i = 4; i < n - 1; i++) {
+		int w = snprintf(out->trusted_text + tl, sizeof out->trusted_text - tl, "%s%s", i > 4 ? " " : "",
+				 field[i]);
+		if (w < 0 || (size_t)w >= sizeof out->trusted_text - tl) {
+			sb_addf(why, "trusted list longer than %zu characters", sizeof out->trusted_text - 1);
+			return -1;
+		}
+		tl += (size_t)w;
+	}
 	if (!gate_parse_hostport(field[1], true, &out->listen, &out->listen_len, &out->listen_any, why) ||
 	    !gate_parse_hostport(field[2], false, &out->backend, &out->backend_len, NULL, why))
 		return -1;
@@ -134,7 +147,7 @@ int gate_conf_parse_line(const char *line, struct gate_listener_conf *out, struc
 		sb_addf(why, "mode \"%s\": expected proxy or peer", field[3]);
 		return -1;
 	}
-	if (!netlist_parse(field[4], &out->trusted, why))
+	if (!netlist_parse(out->trusted_text, &out->trusted, why))
 		return -1;
 	return 1;
 }

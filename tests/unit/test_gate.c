@@ -408,6 +408,11 @@ static void test_gate_conf_line(void **state)
 	assert_int_equal(cf.backend.ss_family, AF_INET6);
 	assert_int_equal(cf.mode, GATE_PEER);
 	assert_int_equal(cf.trusted.n, 2);
+	/* The list as the variable holds it: commas, spaces, both. */
+	assert_int_equal(gate_conf_parse_line("smtp *:25 127.0.0.1:1 proxy 10.0.9.0/24, 10.0.8.0/24 fd00::1 V", &cf, &why), 1);
+	assert_int_equal(cf.trusted.n, 3);
+	assert_string_equal(cf.trusted_text, "10.0.9.0/24, 10.0.8.0/24 fd00::1");
+	assert_string_equal(cf.variable, "V");
 	assert_int_equal(gate_conf_parse_line("", &cf, &why), 0);
 	assert_int_equal(gate_conf_parse_line("   # comment", &cf, &why), 0);
 	assert_int_equal(why.len, 0);
@@ -416,7 +421,7 @@ static void test_gate_conf_line(void **state)
 		const char *line, *reason;
 	} bad[] = {
 		{"smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24", "only 5 fields"},
-		{"smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24 V extra", "more than 6 fields"},
+		{"smtp *:25 127.0.0.1:10125 proxy 10.0.9.0/24 V extra", "\"V\": not an IPv4"},
 		{"smtp *:25 127.0.0.1:10125 both 10.0.9.0/24 V", "mode \"both\": expected proxy or peer"},
 		{"smtp *:25 *:10125 proxy 10.0.9.0/24 V", "\"*:10125\": expected IPV4:PORT or [IPV6]:PORT"},
 		{"smtp *:0 127.0.0.1:1 proxy 10.0.9.0/24 V", "\"*:0\": expected a port 1-65535"},

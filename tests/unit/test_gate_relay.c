@@ -593,7 +593,7 @@ static void test_relay_bad_conf(void **state)
 			  ":1: \"10.0.0.0/33\": expected a prefix length 0-32 after /");
 	expect_conf_error("smtp *:25 *:26 proxy 10.0.0.0/8 V\n",
 			  ":1: \"*:26\": expected IPV4:PORT or [IPV6]:PORT");
-	expect_conf_error("smtp *:25 127.0.0.1:26 proxy 10.0.0.0/8\n", ":1: only 5 fields, expected 6");
+	expect_conf_error("smtp *:25 127.0.0.1:26 proxy 10.0.0.0/8\n", ":1: only 5 fields, expected NAME LISTEN BACKEND");
 	expect_conf_error("# nothing\n\n", ": no listener in it");
 	/* A missing file is the same kind of error. */
 	struct gate_run r;
