@@ -53,6 +53,18 @@ images: $(STAGES)
 run: demo
 stop: demo-down
 
+# The Docker Swarm stack (deploy/swarm/README.md): `make swarm-up` builds the
+# images, joins a swarm only when the engine is in none, makes the missing
+# secrets (generated test values), deploys stack STACK; `make swarm-down`
+# undoes what swarm-up made (volumes too with SWARM_PURGE=yes).
+STACK ?= mail
+.PHONY: swarm-up swarm-down
+swarm-up: images
+	@STACK=$(STACK) IMAGE=$(IMAGE) BASE=$(BASE) ./deploy/swarm/swarm.sh up
+
+swarm-down:
+	@STACK=$(STACK) IMAGE=$(IMAGE) SWARM_PURGE=$(SWARM_PURGE) ./deploy/swarm/swarm.sh down
+
 # The end-to-end suite runs in E2E_JOBS pytest-xdist workers (tests/e2e/README.md:
 # a module with module-scoped peers stays on one worker); the demo test binds
 # 127.0.0.1:25 and :143 and runs alone after it, also when the suite failed.
@@ -67,7 +79,7 @@ e2e: deps
 	$(PYTEST) $(E2E_ARGS) tests/e2e
 
 lint: deps
-	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh tests/peers/*/*.sh
+	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh tests/peers/*/*.sh deploy/*/*.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -16,7 +16,16 @@ BENCH_STAGES := mini base full rspamd
 BENCH_DEPS   ?= $(BENCH_STAGES)
 BENCH_ARGS   ?=
 
-.PHONY: bench
+.PHONY: bench bench-swarm
 
 bench: $(BENCH_DEPS)
 	/usr/bin/python3 bench/run.py --image $(IMAGE) $(BENCH_ARGS)
+
+# deploy/swarm/stack.yml through its balancer with 1 and 3 mx replicas in one
+# run (bench/swarm.py; joins a swarm only when the engine is in none):
+#   make bench-swarm BENCH_SWARM_ARGS="--messages 1000 --reps 2"
+BENCH_SWARM_DEPS ?= base rspamd
+BENCH_SWARM_ARGS ?=
+
+bench-swarm: $(BENCH_SWARM_DEPS)
+	IMAGE=$(IMAGE) /usr/bin/python3 bench/swarm.py $(BENCH_SWARM_ARGS)
