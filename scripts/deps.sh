@@ -7,12 +7,18 @@ set -eu
 
 # Debian packages the host needs: Docker and the base-image bootstrap, the C
 # toolchain and unit-test framework, the end-to-end clients and linters;
-# kubernetes-client's `kubectl kustomize` renders deploy/kubernetes offline
+# kubectl's `kubectl kustomize` (Debian's kubernetes-client) renders deploy/kubernetes offline
 # and python3-yaml reads the result (tests/e2e/test_kubernetes.py).
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
 	libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-dkim python3-authres
 	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev nmap testssl.sh
-	kubernetes-client python3-yaml"
+	python3-yaml"
+
+# A kubectl that some other package installed (a cloud SDK's) conflicts with
+# Debian's file; any kubectl with `kustomize` serves.
+if ! kubectl kustomize --help >/dev/null 2>&1; then
+	packages="$packages kubernetes-client"
+fi
 
 missing=""
 for p in $packages; do
