@@ -46,12 +46,6 @@ ROOT = Path(__file__).resolve().parents[2]
 KDIR = ROOT / "deploy" / "kubernetes"
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 VARIANTS = ("mini", "base", "full", "rspamd")
-# Issue 14's new variables (PROXY protocol, Dovecot's LMTP on TCP), taken as
-# known while the table in src/config/vars.c (and the image) lacks them:
-# once they are there this set changes nothing, and it can go.
-ISSUE14_VARS = {"PROXY_PROTOCOL": VARIANTS, "PROXY_TRUSTED_NETWORKS": VARIANTS,
-                "DOVECOT_LMTP_LISTEN": ("base", "full", "rspamd"),
-                "DOVECOT_LMTP_TRUSTED_NETWORKS": ("base", "full", "rspamd")}
 SENTINEL = "zzk8ssentinel"
 WORKLOADS = ("StatefulSet", "Deployment", "DaemonSet")
 MAIL_IMAGE = re.compile(r"(^|/)mta:(%s)$" % "|".join(VARIANTS))
@@ -102,8 +96,6 @@ def var_table():
     for name, images, current, doc in _mtactl_env(env):
         imgs = VARIANTS if images == "all" else tuple(i.strip() for i in images.split(","))
         table[name] = Var(name, imgs, SENTINEL not in current, doc)
-    for name, imgs in ISSUE14_VARS.items():
-        table.setdefault(name, Var(name, imgs, False, ""))
     return table
 
 
@@ -752,11 +744,6 @@ def config_check(net, tmp_path, target, tier, override=None):
     env = container_env(r, w, c, errors)
     assert errors == []
     image = "%s:%s" % (IMAGE, image_variant(c))
-    listed = docker("run", "--rm", "--network", "none", "--label", LABEL, "--entrypoint",
-                    "/usr/local/bin/mtactl", image, "env", timeout=60).stdout
-    known = {ln for ln in listed.splitlines() if ln and not ln.startswith(" ")}
-    # issue 14's variables, until the image's table has them (see ISSUE14_VARS)
-    env = {k: v for k, v in env.items() if k in known or k[:-5] in known or k not in ISSUE14_VARS}
     env.update(override or {})
     args = ["run", "--rm", "--name", unique_name("k8s-" + tier), "--label", LABEL, "--network", net,
             "--hostname", tier + "-0", "--entrypoint", "/usr/local/bin/mtactl"]
