@@ -32,6 +32,7 @@
 
 #include "backup/copy.h"
 #include "backup/manifest.h"
+#include "backup/snapshot.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/fileio.h"
@@ -45,7 +46,6 @@
 #define MAILDIR_PASSES_MAX 5
 #define MBOX_LOCK_WAIT_MS 30000
 #define DEPTH_MAX 48
-#define SA_SYNC_TIMEOUT_MS 120000
 
 struct job {
 	const char *srv;
@@ -474,24 +474,6 @@ static void rest_entry(struct job *j, const char *rel, const char *name, const s
 	}
 }
 
-/* SpamAssassin's Bayes database is written under its own lock; a sync
- * first folds the journal in, so the copied files hold what was learnt. */
-static void bayes_sync(const char *srv)
-{
-	char toks[PATH_MAX];
-	if (path_join(toks, sizeof toks, srv, "var/lib/amavis/.spamassassin/bayes_toks") < 0 ||
-	    !path_exists(toks) || !path_exists("/usr/bin/sa-learn"))
-		return;
-	char *argv[] = {"/usr/bin/setpriv", "--reuid=amavis", "--regid=amavis", "--clear-groups",
-			"/usr/bin/env", "HOME=/var/lib/amavis", "/usr/bin/sa-learn", "--sync", NULL};
-	struct strbuf out;
-	sb_init(&out);
-	int rc = proc_run_capture(argv, &out, 2048, now_ms() + SA_SYNC_TIMEOUT_MS);
-	if (rc != 0)
-		log_warnx("sa-learn --sync failed (%d): %s; copying the Bayes files as they are", rc, out.buf);
-	sb_free(&out);
-}
-
 /* --- the command -------------------------------------------------------------------- */
 
 static int write_manifest(struct job *j, const char *dir)
@@ -533,7 +515,7 @@ int backup_run(const char *srv, const char *dir)
 	int64_t t0 = now_ms();
 	backup_queue(&j);
 	backup_mail(&j);
-	bayes_sync(srv);
+	snapshot_databases(srv);
 	each_entry(&j, "", rest_entry, NULL);
 	int rc = EXIT_OK;
 	if (j.failed) {

@@ -394,8 +394,8 @@ int manifest_parse(const char *text, size_t len, struct manifest *m, struct strb
 			m->count[counts++] = v;
 		} else if (field_is(&f[0], "end")) {
 			unsigned long long v;
-			if (nf != 2 || parse_decimal(&f[1], ULLONG_MAX, &v) < 0 || v != m->n) {
-				err = "bad end line (expected end and the number of entries)";
+			if (counts != MF_COUNTS || nf != 2 || parse_decimal(&f[1], ULLONG_MAX, &v) < 0 || v != m->n) {
+				err = "bad end line (expected end and the number of entries, after the four count lines)";
 				goto fail;
 			}
 			ended = true;
