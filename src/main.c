@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "acme/acme.h"
+#include "backup/backup.h"
 #include "clamav/clamav.h"
 #include "common/common.h"
 #include "common/exitcode.h"
@@ -51,6 +52,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{"amavis-ls", amavis_ls_main, "list the quarantine (the old image's name)"},
 	{"acme", acme_main, "install this host's certificate from ACME_FILE (extract), or keep doing so (watch)"},
+	{"backup", backup_main, "copy /srv online into DIR with a manifest (--verify DIR: check a backup)"},
 	{"clamav-wait", clamav_wait_main, "run a program (clamd) once DIR holds a ClamAV database"},
 	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
@@ -68,6 +70,7 @@ static const struct subcommand subcommands[] = {
 	{"quarantine", quarantine_main, "ls: list the quarantine; release ID...: deliver it after all"},
 	{"quarantine-bounce", quarantine_bounce_main, "send a DSN for each held message whose destiny is D_BOUNCE"},
 	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},
+	{"restore", restore_main, "restore a backup DIR into a fresh volume on /srv before its first start"},
 	{"run", run_main, "the old image's utility: run update_postfix_dhparam [bits]"},
 	{"socket-wait", socket_wait_main, "run a program once a UNIX socket accepts connections (bounded)"},
 	{"spamd-learn", spamd_learn_main, "learn kopano-spamd's spam/ and ham/ files (as mtactl learn)"},

@@ -25,7 +25,7 @@ from dockerlib import (IMAGE, LABEL, PEER_IMAGE, Container, DockerError, Sink,  
 # the fixture is set up once. The tests of the other modules are spread one
 # by one. Slow modules go first (longest first keeps the tail of the run
 # short); SLOW_FIRST is the order of their measured times, longest first.
-SLOW_FIRST = ("test_swarm.py", "test_reliability.py", "test_tls.py", "test_base.py", "test_full.py", "test_rspamd.py",
+SLOW_FIRST = ("test_swarm.py", "test_reliability.py", "test_tls.py", "test_base.py", "test_full.py", "test_rspamd.py", "test_backup.py",
               "test_field.py", "test_outbound_tls.py", "test_auth.py", "test_doctor.py")
 
 
