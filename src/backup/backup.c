@@ -100,6 +100,18 @@ static bool under(const char *rel, const char *dir)
 	return !strncmp(rel, dir, n) && rel[n] == '/';
 }
 
+/* rspamd's compiled hyperscan caches (tens of MB): the config step seeds
+ * them from the image at every start (rspamd/hscache.c) and rspamd compiles
+ * whatever else it misses, so they are not data. */
+static bool is_rspamd_cache(const char *rel, const char *name)
+{
+	static const char *const suffixes[] = {".hs", ".hsmp", ".hsmc"};
+	if (!under(rel, "var/lib/rspamd"))
+		return false;
+	const char *dot = strrchr(name, '.');
+	return dot && in_list(dot, suffixes, ARRAY_LEN(suffixes));
+}
+
 static void fail(struct job *j, const char *what, const char *rel)
 {
 	log_warn("%s %s/%s", what, j->srv, rel);
@@ -462,7 +474,8 @@ static void rest_entry(struct job *j, const char *rel, const char *name, const s
 		}
 		if (depth_of(rel) < DEPTH_MAX)
 			each_entry(j, rel, rest_entry, NULL);
-	} else if (S_ISREG(st->st_mode) && !in_list(rel, skip_files, ARRAY_LEN(skip_files))) {
+	} else if (S_ISREG(st->st_mode) && !in_list(rel, skip_files, ARRAY_LEN(skip_files)) &&
+		   !is_rspamd_cache(rel, name)) {
 		struct copy_result r;
 		if (copy_file(j, rel, &r) != 1)
 			return;
