@@ -195,7 +195,7 @@ static void postfix_smtpd(struct text service, struct text t, struct logcount_hi
 	struct text rest = t;
 	if (!skip_queue_id(&rest))
 		return;
-	if (starts(rest, "client=")) {
+	if (starts(rest, "client=") && !starts(t, "NOQUEUE: ")) {
 		if (!service.len)
 			hit(h, C_RECEIVED_25);
 		else if (equals(service, "submission"))
