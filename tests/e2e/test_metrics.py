@@ -281,3 +281,20 @@ def test_bad_input_stops_the_start(run_config_error, env, shown):
     assert code == BAD_CONFIG_EXIT, out
     assert shown in out and "expected" in out, out
     assert "syslog: down -> up" not in out, out
+
+
+def test_grafana_dashboard_queries(tier):
+    """Every expression of the shipped dashboard is PromQL that Prometheus
+    accepts, over metrics this server exports (each returns a sample)."""
+    t = tier
+    dash = json.loads((ALERTS.parent / "grafana-dashboard.json").read_text())
+    exprs = [tg["expr"] for p in dash["panels"] for tg in p["targets"]]
+    assert len(exprs) >= 12
+    empty = []
+    for e in exprs:
+        e = e.replace("$instance", ".*")
+        if not prom_api(t, "query", query=e)["result"]:
+            empty.append(e)
+    # rates of families with no traffic yet are still samples (0); a histogram
+    # quantile over no deliveries would be NaN, not empty: nothing is empty
+    assert not empty, empty
