@@ -31,13 +31,11 @@ bool metrics_listen_parse(const char *v, struct metrics_addr *out, struct strbuf
 		return false;
 	}
 	out->port = (unsigned)port;
-	char host[INET6_ADDRSTRLEN + 2];
+	char host[INET6_ADDRSTRLEN + 2] = "";
 	size_t len = (size_t)(colon - v);
 	bool ok = len < sizeof host;
-	if (ok) {
+	if (ok)
 		memcpy(host, v, len);
-		host[len] = '\0';
-	}
 	if (ok && len == 0) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->sa;
 		a->sin6_family = AF_INET6;
