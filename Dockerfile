@@ -6,7 +6,7 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev make \
-      libssl-dev libjansson-dev libspf2-dev \
+      libssl-dev libjansson-dev libspf2-dev libmicrohttpd-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY src/ src/
@@ -20,7 +20,7 @@ FROM ${BASE} AS mini
 RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      postfix postfix-lmdb postfix-ldap postfix-mysql libsasl2-modules ca-certificates libjansson4 libspf2-2 \
+      postfix postfix-lmdb postfix-ldap postfix-mysql libsasl2-modules ca-certificates libjansson4 libspf2-2 libmicrohttpd12 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /usr/share/locale/* \
       /usr/share/doc/* /usr/share/man/* /usr/share/info/* \

@@ -20,6 +20,14 @@ BENCH_ARGS   ?=
 
 bench: $(BENCH_DEPS)
 	/usr/bin/python3 bench/run.py --image $(IMAGE) $(BENCH_ARGS)
+	/usr/bin/python3 bench/metrics.py --image $(IMAGE) $(BENCH_METRICS_ARGS)
+
+# METRICS_LISTEN on against off, and the scrape latency under load
+# (bench/metrics.py): make bench-metrics BENCH_METRICS_ARGS="--messages 1000 --reps 3"
+BENCH_METRICS_ARGS ?=
+.PHONY: bench-metrics
+bench-metrics: $(if $(BENCH_DEPS),mini)
+	/usr/bin/python3 bench/metrics.py --image $(IMAGE) $(BENCH_METRICS_ARGS)
 
 # deploy/swarm/stack.yml through its balancer with 1 and 3 mx replicas in one
 # run (bench/swarm.py; joins a swarm only when the engine is in none):

@@ -11,7 +11,7 @@ set -eu
 # and python3-yaml reads the result (tests/e2e/test_kubernetes.py).
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
 	libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-dkim python3-authres
-	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev nmap testssl.sh
+	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev libmicrohttpd-dev nmap testssl.sh
 	python3-yaml"
 
 # A kubectl that some other package installed (a cloud SDK's) conflicts with

@@ -9,7 +9,7 @@ BUILD   ?= build
 
 # Every .c under src/ except main.c is a library module; main.c only dispatches.
 MTACTL_SRC  := $(filter-out src/main.c,$(sort $(wildcard src/*/*.c)))
-MTACTL_LIBS := -lcrypto -lssl -ljansson -lspf2 -lresolv
+MTACTL_LIBS := -lcrypto -lssl -ljansson -lspf2 -lresolv -lmicrohttpd
 # The release `mtactl --version` prints: the VERSION file at the root, as
 # the image tags are (the Dockerfile copies it into the builder).
 MTACTL_VERSION ?= $(or $(shell cat VERSION 2>/dev/null),unknown)

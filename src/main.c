@@ -19,6 +19,7 @@
 #include "init/init.h"
 #include "init/socket_wait.h"
 #include "learn/learn.h"
+#include "metrics/metrics.h"
 #include "quarantine/bounce_watch.h"
 #include "quarantine/quarantine.h"
 #include "queue/filter_watch.h"
@@ -67,6 +68,7 @@ static const struct subcommand subcommands[] = {
 	{"health", health_main, "probe services and the SMTP banner; exit 0 when healthy"},
 	{"init", init_main, "PID 1: configure, run hooks, supervise the services"},
 	{"learn", learn_main, "learn a message FILE as spam or ham (rspamc or sa-learn): learn spam|ham FILE"},
+	{"metrics", metrics_main, "serve Prometheus metrics on METRICS_LISTEN (a service init starts)"},
 	{"quarantine", quarantine_main, "ls: list the quarantine; release ID...: deliver it after all"},
 	{"quarantine-bounce", quarantine_bounce_main, "send a DSN for each held message whose destiny is D_BOUNCE"},
 	{"razor-register", razor_register_main, "register RAZOR_REGISTRATION's Razor identity once"},

@@ -61,7 +61,7 @@ bool check_trusted_networks(const char *v, struct strbuf *why)
 /* Ports the daemons of the images (and the gate's backends) listen on: an
  * LMTP listener there would fail to bind at start, after the configuration
  * was accepted. */
-static bool port_taken(unsigned long port)
+bool proxy_port_taken(unsigned long port)
 {
 	static const unsigned long taken[] = {
 		25, 110, 143, 465, 587, 993, 995, LMTP_BACKEND_PORT, PROXY_SMTP_PORT, PROXY_SMTPS_PORT,
@@ -79,7 +79,7 @@ bool check_lmtp_listen(const char *v, struct strbuf *why)
 	const char *colon = strrchr(v, ':');
 	unsigned long port = 0;
 	bool ok = colon && colon > v && is_uint(colon + 1, 65535, &port) && port > 0;
-	if (ok && port_taken(port)) {
+	if (ok && proxy_port_taken(port)) {
 		sb_addf(why, "a port no other service here listens on, not %lu (*:24 is LMTP's own)", port);
 		return false;
 	}

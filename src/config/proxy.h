@@ -28,6 +28,8 @@
 #define LMTP_BACKEND_PORT 10124
 
 var_check_fn check_proxy_protocol, check_trusted_networks, check_lmtp_listen;
+/* Is port one that a service of some image here listens on (24 aside)? */
+bool proxy_port_taken(unsigned long port);
 
 /* PROXY_PROTOCOL=haproxy. */
 static inline bool proxy_enabled(const struct settings *s)

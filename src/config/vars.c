@@ -10,6 +10,7 @@
 #include "config/parse.h"
 #include "config/proxy.h"
 #include "deliverability/varchecks.h"
+#include "metrics/listen.h"
 #include "outbound/outbound.h"
 
 const struct var_def var_table[VAR_COUNT] = {
@@ -69,6 +70,16 @@ const struct var_def var_table[VAR_COUNT] = {
 		.name = "MESSAGE_SIZE_LIMIT", .def = "10240000", .images = IMAGES_ALL,
 		.flags = VAR_POSTCONF, .check = check_bytes,
 		.doc = "Largest message accepted, in bytes, envelope included.",
+	},
+	[V_METRICS_LISTEN] = {
+		.name = "METRICS_LISTEN", .def = "", .images = IMAGES_ALL, .flags = VAR_EVERY_START,
+		.check = check_metrics_listen,
+		.doc = "Serve Prometheus metrics at /metrics on :PORT (every address), ADDRESS:PORT or [IPv6]:PORT, e.g. :9154; empty: off (see Metrics).",
+	},
+	[V_METRICS_PASSWORD] = {
+		.name = "METRICS_PASSWORD", .def = "", .images = IMAGES_ALL, .flags = VAR_SECRET | VAR_EVERY_START,
+		.check = check_password,
+		.doc = "Basic-auth password of /metrics (any user name, e.g. metrics); empty: no authentication.",
 	},
 	[V_REGEX_ALIAS] = {
 		.name = "REGEX_ALIAS", .def = "", .images = IMAGES_ALL, .check = check_regexp_table,

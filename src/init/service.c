@@ -104,6 +104,7 @@ static enum svc_state on_backoff_timer(struct service *s, int status)
 		s->deadline_ms = now_ms() + 200;
 		return SVC_BACKOFF;
 	}
+	s->restarts++;
 	return spawn(s);
 }
 

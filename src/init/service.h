@@ -27,6 +27,7 @@ struct service {
 	int64_t deadline_ms;   /* BACKOFF: restart time; STOPPING: SIGKILL time */
 	unsigned backoff_ms;
 	int last_status;       /* as from waitpid */
+	unsigned restarts;     /* starts after the first, for the metrics */
 };
 
 const char *svc_state_name(enum svc_state st);

@@ -42,6 +42,8 @@ static const char *const gate_argv[] = {
 	"/usr/local/bin/mtactl", "socket-wait", "/var/spool/postfix/private/anvil", "60",
 	"/usr/local/bin/mtactl", "gate", NULL};
 /* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
+/* METRICS_LISTEN: the Prometheus endpoint (src/metrics/). */
+static const char *const metrics_argv[] = {"/usr/local/bin/mtactl", "metrics", NULL};
 static const char *const unbound_argv[] = {"/usr/sbin/unbound", "-d", "-p", "-c", UNBOUND_CONF, NULL};
 
 static bool always(void)
@@ -132,6 +134,11 @@ static bool unbound_enabled(void)
 	return !strcmp(var_env(V_DNS_RESOLVER), "unbound");
 }
 
+static bool metrics_enabled(void)
+{
+	return *var_env(V_METRICS_LISTEN) != '\0';
+}
+
 struct service_def {
 	const char *name;
 	const char *const *argv;
@@ -153,6 +160,8 @@ static const struct service_def after[] = {
 	{"gate", gate_argv, gate_enabled, false},
 	{"acme", acme_argv, acme_enabled, false},
 	{"spamd-learn", spamd_learn_argv, spamd_learn_enabled, false},
+	/* Last: up once what it reports on is, stopped first. */
+	{"metrics", metrics_argv, metrics_enabled, false},
 };
 
 static size_t add_from(const struct service_def *defs, size_t ndefs, struct service *out, size_t n,
@@ -198,7 +207,8 @@ void services_write_status(const struct service *svc, size_t n)
 	struct strbuf text;
 	sb_init(&text);
 	for (size_t i = 0; i < n; i++)
-		sb_addf(&text, "%s %s %d\n", svc[i].name, svc_state_name(svc[i].state), (int)svc[i].pid);
+		sb_addf(&text, "%s %s %d %u\n", svc[i].name, svc_state_name(svc[i].state), (int)svc[i].pid,
+			svc[i].restarts);
 	if (mkdir_p("/run/mtactl", 0755) < 0 ||
 	    file_write_atomic(STATUS_FILE, text.buf, text.len, 0644) < 0)
 		log_warn("writing %s", STATUS_FILE);

@@ -12,7 +12,8 @@
 
 /* Fills out with the services enabled on this image; returns how many. */
 size_t services_enabled(struct service *out, size_t max, int devlog_fd);
-/* Rewrites STATUS_FILE: one "name state pid" line per service. */
+/* Rewrites STATUS_FILE: one "name state pid restarts" line per service
+ * (readers of the first three fields ignore the fourth). */
 void services_write_status(const struct service *svc, size_t n);
 
 #endif

@@ -15,6 +15,9 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "config/vars.h"
+#include "metrics/counters.h"
+#include "metrics/logcount.h"
 
 #define DEFAULT_LEVEL 5
 #define INHERITED_FD 3
@@ -169,6 +172,12 @@ int syslog_main(int argc, char **argv)
 	bool inherited = getsockopt(INHERITED_FD, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 &&
 			 type == SOCK_DGRAM;
 	int fd = inherited ? INHERITED_FD : bind_devlog();
+	/* METRICS_LISTEN: every line is counted (before the level filter) into
+	 * the shared file, made here while still root. Without it, or when it
+	 * cannot be mapped, nothing is counted and logging goes on. */
+	struct counters *counters = NULL;
+	if (*var_env(V_METRICS_LISTEN) && mkdir_p("/run/mtactl", 0755) == 0)
+		counters = counters_open_rw(COUNTERS_FILE);
 	/* With the socket open and stdout inherited, nothing here needs root:
 	 * a datagram from any local process is parsed as nobody. */
 	proc_drop_to_nobody();
@@ -184,6 +193,11 @@ int syslog_main(int argc, char **argv)
 		}
 		struct syslog_msg m;
 		syslog_parse(dgram, (size_t)n, &m);
+		if (counters) {
+			struct logcount_hits hits;
+			logcount_classify(m.body, m.body_len, &hits);
+			logcount_apply(counters, &hits);
+		}
 		syslog_demote(&m);
 		if (m.severity > level)
 			continue;

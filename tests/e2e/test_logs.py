@@ -55,7 +55,7 @@ def service_pid(c, name):
     """The pid of an up service in init's status file, or None."""
     for line in cat(c, "/run/mtactl/services").splitlines():
         f = line.split()
-        if len(f) == 3 and f[0] == name and f[1] == "up" and f[2] != "0":
+        if len(f) >= 3 and f[0] == name and f[1] == "up" and f[2] != "0":
             return int(f[2])
     return None
 
