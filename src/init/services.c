@@ -41,9 +41,9 @@ static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-l
 static const char *const gate_argv[] = {
 	"/usr/local/bin/mtactl", "socket-wait", "/var/spool/postfix/private/anvil", "60",
 	"/usr/local/bin/mtactl", "gate", NULL};
-/* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
 /* METRICS_LISTEN: the Prometheus endpoint (src/metrics/). */
 static const char *const metrics_argv[] = {"/usr/local/bin/mtactl", "metrics", NULL};
+/* DNS_RESOLVER=unbound: every service's resolver, so it starts first. */
 static const char *const unbound_argv[] = {"/usr/sbin/unbound", "-d", "-p", "-c", UNBOUND_CONF, NULL};
 
 static bool always(void)
