@@ -53,11 +53,12 @@ class Lists:
     def logs_since(self, mark):
         return self.c.logs().splitlines()[mark:]
 
-    def wait_log(self, mark, text, timeout=APPLY_WITHIN):
+    def wait_log(self, mark, *texts, timeout=APPLY_WITHIN):
+        """The first new log line holding every one of texts."""
         def found():
-            hits = [l for l in self.logs_since(mark) if text in l]
+            hits = [l for l in self.logs_since(mark) if all(t in l for t in texts)]
             return hits[0] if hits else None
-        return wait_for(found, timeout=timeout, interval=0.3, what="%r in the logs" % text)
+        return wait_for(found, timeout=timeout, interval=0.3, what="%r in a log line" % (texts,))
 
 
 def _write(path, text):
@@ -250,7 +251,7 @@ def test_regex_alias_change_reloads_postfix(srv):
     assert rcpt_code(ip, "new-x@example.com")[0] == 550
     mark = srv.mark()
     write_replace(srv.path("regex"), REGEX_NEW + "\n")
-    srv.wait_log(mark, "REGEX_ALIAS_FILE: 1 rules (+1 -1 ~0); Postfix reloaded")
+    srv.wait_log(mark, "REGEX_ALIAS_FILE: 1 rules (+1 -1 ~0)", "; Postfix reloaded in ")
     wait_for(lambda: rcpt_code(ip, "new-x@example.com")[0] == 250, timeout=APPLY_WITHIN, interval=0.3,
              what="new-x@ to be accepted")
     assert rcpt_code(ip, "old-x@example.com")[0] == 550
