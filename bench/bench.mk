@@ -16,10 +16,15 @@ BENCH_STAGES := mini base full rspamd
 BENCH_DEPS   ?= $(BENCH_STAGES)
 BENCH_ARGS   ?=
 
-.PHONY: bench bench-swarm
+.PHONY: bench bench-swarm bench-reload
 
 bench: $(BENCH_DEPS)
 	/usr/bin/python3 bench/run.py --image $(IMAGE) $(BENCH_ARGS)
+	/usr/bin/python3 bench/reload.py --image $(IMAGE)
+
+# A live reload of a 10,000-mailbox MAIL_BOXES_FILE (bench/reload.py; base image).
+bench-reload: $(if $(BENCH_DEPS),base)
+	/usr/bin/python3 bench/reload.py --image $(IMAGE)
 
 # deploy/swarm/stack.yml through its balancer with 1 and 3 mx replicas in one
 # run (bench/swarm.py; joins a swarm only when the engine is in none):
