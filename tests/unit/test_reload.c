@@ -23,8 +23,9 @@ static void expect(const char *old, const char *new, char key_end, size_t total,
 	assert_int_equal(d.changed, changed);
 }
 
-static void test_mailboxes(void)
+static void test_mailboxes(void **state)
 {
+	(void)state;
 	expect("", "", ' ', 0, 0, 0, 0);
 	expect("", "a@x.io a@x.io\n", ' ', 1, 1, 0, 0);
 	expect("a@x.io a@x.io\nb@x.io b@x.io\n", "", ' ', 0, 0, 2, 0);
@@ -36,8 +37,9 @@ static void test_mailboxes(void)
 	expect("ab x", "a x\nab x", ' ', 2, 1, 0, 0);
 }
 
-static void test_logins_and_rules(void)
+static void test_logins_and_rules(void **state)
 {
+	(void)state;
 	expect("u:{PLAIN}old\n", "u:{PLAIN}new\n", ':', 1, 0, 0, 1);
 	expect("u:{PLAIN}x\n", "v:{PLAIN}x\n", ':', 1, 1, 1, 0);
 	/* regexp rules are keyed by the whole line: duplicates count each */
@@ -46,8 +48,9 @@ static void test_logins_and_rules(void)
 	expect("nocolon\n", "nocolon\n", ':', 1, 0, 0, 0);
 }
 
-static void test_ten_thousand(void)
+static void test_ten_thousand(void **state)
 {
+	(void)state;
 	size_t n = 10000, size = n * 32;
 	char *old = malloc(size), *new = malloc(size + 64);
 	assert_non_null(old);
