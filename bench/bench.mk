@@ -16,18 +16,22 @@ BENCH_STAGES := mini base full rspamd
 BENCH_DEPS   ?= $(BENCH_STAGES)
 BENCH_ARGS   ?=
 
-.PHONY: bench bench-swarm
+.PHONY: bench bench-swarm bench-reload bench-metrics
 
 bench: $(BENCH_DEPS)
 	/usr/bin/python3 bench/run.py --image $(IMAGE) $(BENCH_ARGS)
 	/usr/bin/python3 bench/metrics.py --image $(IMAGE) $(BENCH_METRICS_ARGS)
+	/usr/bin/python3 bench/reload.py --image $(IMAGE)
 
 # METRICS_LISTEN on against off, and the scrape latency under load
 # (bench/metrics.py): make bench-metrics BENCH_METRICS_ARGS="--messages 1000 --reps 3"
 BENCH_METRICS_ARGS ?=
-.PHONY: bench-metrics
 bench-metrics: $(if $(BENCH_DEPS),mini)
 	/usr/bin/python3 bench/metrics.py --image $(IMAGE) $(BENCH_METRICS_ARGS)
+
+# A live reload of a 10,000-mailbox MAIL_BOXES_FILE (bench/reload.py; base image).
+bench-reload: $(if $(BENCH_DEPS),base)
+	/usr/bin/python3 bench/reload.py --image $(IMAGE)
 
 # deploy/swarm/stack.yml through its balancer with 1 and 3 mx replicas in one
 # run (bench/swarm.py; joins a swarm only when the engine is in none):

@@ -55,7 +55,7 @@ static const struct subcommand subcommands[] = {
 	{"acme", acme_main, "install this host's certificate from ACME_FILE (extract), or keep doing so (watch)"},
 	{"backup", backup_main, "copy /srv online into DIR with a manifest (--verify DIR: check a backup)"},
 	{"clamav-wait", clamav_wait_main, "run a program (clamd) once DIR holds a ClamAV database"},
-	{"config", config_main, "write the configuration from the environment (--check: only validate)"},
+	{"config", config_main, "write the configuration from the environment (--check: only validate; --reload: apply the list files again)"},
 	{"dhparam", tls_dhparam_main, "make DH parameters for Postfix (default 2048 bits)"},
 	{"dkim", dkim_main, "print the DKIM DNS record (txt) or make a new key (genkey)"},
 	{"dmarc-reports", dmarc_reports_main, "send rspamd's DMARC aggregate reports daily (--now: at once)"},

@@ -29,6 +29,7 @@
 #include "config/proxy.h"
 #include "dkim/dkim.h"
 #include "outbound/outbound.h"
+#include "reload/reload.h"
 #include "rspamd/hscache.h"
 #include "rspamd/password.h"
 #include "rspamd/rspamd.h"
@@ -116,7 +117,7 @@ static void read_setting_names(char **argv, struct strlist *out)
 }
 
 /* Which image this is, by what is installed. */
-static enum image this_image(void)
+enum image config_this_image(void)
 {
 	if (path_exists("/usr/sbin/amavisd-new") || path_exists("/usr/sbin/amavisd"))
 		return IMAGE_FULL;
@@ -209,7 +210,7 @@ static void plan_tls(const struct settings *s, bool dovecot, struct tls_setup *t
 		*tls = (struct tls_setup){.enabled = true, .cert = TLS_CERT, .key = TLS_KEY};
 }
 
-static void host_facts(enum image image, struct postfix_host *host)
+void config_host_facts(enum image image, struct postfix_host *host)
 {
 	host->image = image;
 	/* full and rspamd: PostSRSd and the SRS loop; amavis only in full */
@@ -231,7 +232,7 @@ static void write_file(const char *path, const struct strbuf *text, mode_t mode)
 }
 
 /* A file that an unprivileged daemon of group reads (it holds a password). */
-static void write_file_group(const char *path, const struct strbuf *text, mode_t mode, const char *group)
+void config_write_file_group(const char *path, const struct strbuf *text, mode_t mode, const char *group)
 {
 	struct group *g = getgrnam(group);
 	if (!g)
@@ -243,13 +244,13 @@ static void write_file_group(const char *path, const struct strbuf *text, mode_t
 
 /* Writes NAME.new, compiles it with postmap, then renames both into place
  * (compiled table first), so Postfix never sees a half-built table. */
-static void write_map(const struct postfix_map *m)
+void config_write_map(const struct postfix_map *m)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], db[PATH_MAX], tmpdb[PATH_MAX];
 	path_join(path, sizeof path, POSTFIX_DIR "/", m->name);
 	mode_t mode = m->mode;
 	if (m->group_postfix)
-		write_file_group(path, &m->text, mode, "postfix");
+		config_write_file_group(path, &m->text, mode, "postfix");
 	if (strcmp(m->type, "lmdb") != 0) {
 		if (!m->group_postfix)
 			write_file(path, &m->text, mode);
@@ -270,7 +271,7 @@ static void write_map(const struct postfix_map *m)
 }
 
 /* Parent directories of mbox files and maildirs, owned by the delivery user. */
-static void make_mailbox_dirs(const struct settings *s, const struct postfix_host *host)
+void config_make_mailbox_dirs(const struct settings *s, const struct postfix_host *host)
 {
 	if (*s->value[V_VIRTUAL_TRANSPORT])
 		return;
@@ -300,7 +301,7 @@ static void make_mailbox_dirs(const struct settings *s, const struct postfix_hos
 	}
 }
 
-static void log_lines(const char *prefix, const struct strbuf *lines, bool as_warning)
+void config_log_lines(const char *prefix, const struct strbuf *lines, bool as_warning)
 {
 	for (const char *line = lines->buf; *line;) {
 		const char *nl = strchr(line, '\n');
@@ -353,7 +354,7 @@ static void write_dovecot(const struct settings *s, const struct postfix_host *h
 		struct dovecot_files f;
 		dovecot_render(s, host, tls, generic, &f);
 		if (dovecot_passwd_file_used(s))
-			write_file_group(DOVECOT_DIR "/virt-passwd", &f.passwd, 0640, "dovecot");
+			config_write_file_group(DOVECOT_DIR "/virt-passwd", &f.passwd, 0640, "dovecot");
 		if (!settings_sasl_active(s))
 			log_warnx("Dovecot holds the mailboxes but no login method is set "
 				  "(SMTPD_SASL_CLIENTAUTH, LDAP, MySQL or IMAP): mail is delivered, "
@@ -496,7 +497,7 @@ static int configure(bool write)
 		fatal(EXIT_SYSTEM, "gethostname");
 	hostname[HOST_NAME_MAX] = '\0';
 
-	enum image image = this_image();
+	enum image image = config_this_image();
 	struct settings s;
 	struct strbuf errors, warnings, unknown, dovecot_generic;
 	sb_init(&errors);
@@ -521,13 +522,13 @@ static int configure(bool write)
 		}
 	}
 	if (!ok) {
-		log_lines("", &errors, false);
+		config_log_lines("", &errors, false);
 		log_info("configuration refused: nothing was changed");
 	} else if (write) {
-		log_lines("", &warnings, true);
-		log_lines("ignoring unknown variable ", &unknown, true);
+		config_log_lines("", &warnings, true);
+		config_log_lines("ignoring unknown variable ", &unknown, true);
 		struct postfix_host host;
-		host_facts(image, &host);
+		config_host_facts(image, &host);
 		struct tls_setup tls;
 		plan_tls(&s, image_has_dovecot(image) && dovecot_wanted(&s), &tls);
 		struct postfix_map maps[MAP_COUNT];
@@ -544,8 +545,8 @@ static int configure(bool write)
 		postfix_master_render(&s, &host, &master_cf);
 		for (int i = 0; i < MAP_COUNT; i++)
 			if (maps[i].text.len)
-				write_map(&maps[i]);
-		make_mailbox_dirs(&s, &host);
+				config_write_map(&maps[i]);
+		config_make_mailbox_dirs(&s, &host);
 		struct strbuf services;
 		sb_init(&services);
 		if (image_has_dovecot(image))
@@ -569,7 +570,7 @@ static int configure(bool write)
 		params_free(&params);
 		postfix_maps_free(maps);
 	} else {
-		log_lines("", &warnings, true);
+		config_log_lines("", &warnings, true);
 	}
 	params_free(&generic);
 	strlist_free(&postfix_names);
@@ -606,7 +607,7 @@ static int check_every_start_vars(void)
 		if ((var_table[i].flags & VAR_EVERY_START) && v && *v)
 			var_validate(&var_table[i], v, &errors);
 	}
-	log_lines("", &errors, false);
+	config_log_lines("", &errors, false);
 	int rc = errors.len ? EXIT_USAGE : EXIT_OK;
 	sb_free(&errors);
 	return rc;
@@ -665,17 +666,21 @@ int config_run(void)
 			  "once there is one, and mail waits until then (in the queue, or at the "
 			  "sender after a 4xx reply), never delivered unscanned");
 	char previous[32] = "";
-	bool moved = image_changed(this_image(), previous, sizeof previous);
+	bool moved = image_changed(config_this_image(), previous, sizeof previous);
 	bool unlocked = path_exists(unlock) || forced || seeded || moved ||
 			!path_exists(POSTFIX_DIR "/main.cf");
 	if (moved)
 		log_info("this volume was configured by the %s image: writing the configuration "
-			 "of the %s image from the environment", previous, image_name(this_image()));
+			 "of the %s image from the environment", previous, image_name(config_this_image()));
 	if (!unlocked) {
 		int rc = check_every_start_vars();
 		if (rc != EXIT_OK)
 			return rc;
 		refresh_acme();
+		/* The list files are applied at every start, as they are live:
+		 * a change made while the container was stopped is not lost. */
+		if (reload_any_list_file() && reload_lists(RELOAD_AT_START) != EXIT_OK)
+			return EXIT_USAGE;
 		warn_wide_mynetworks_configured();
 		log_info("configuration kept from the volume; environment changes are ignored "
 			 "(set FORCE_CONFIG=1 to write it again)");
@@ -694,8 +699,12 @@ int config_main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--check"))
 		return configure(false);
+	if (argc == 2 && !strcmp(argv[1], "--reload")) {
+		log_set_name("reload");
+		return reload_lists(RELOAD_LIVE);
+	}
 	if (argc != 1) {
-		fprintf(stderr, "usage: mtactl config [--check]\n");
+		fprintf(stderr, "usage: mtactl config [--check|--reload]\n");
 		return EXIT_USAGE;
 	}
 	return config_run();

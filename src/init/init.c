@@ -1,7 +1,8 @@
 /* PID 1: take the volume (init/volume_lock.h), configure, run entry hooks, start the services and keep them up;
  * on SIGTERM or SIGINT run exit hooks and stop everything within Docker's
- * 10 s stop timeout, exiting 0. One loop (after tini): every signal is
- * blocked and read from a signalfd; timers are the poll timeout. */
+ * 10 s stop timeout, exiting 0; on SIGHUP, or when a list file changes,
+ * reload the lists (init/reload_watch.h). One loop (after tini): every
+ * signal is blocked and read from a signalfd; timers are the poll timeout. */
 #include "init/init.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "config/engine.h"
 #include "config/vars.h"
 #include "init/hooks.h"
+#include "init/reload_watch.h"
 #include "init/services.h"
 #include "init/volume_lock.h"
 #include "outbound/outbound.h"
@@ -37,6 +39,7 @@ struct init {
 	size_t nsvc;
 	int sigfd;
 	bool stopping;
+	struct reload_watch reload; /* the list files (init/reload_watch.h) */
 };
 
 /* The socket is made here, not by the syslog service, so it exists before
@@ -80,6 +83,8 @@ static void reap(struct init *in)
 		struct service *s = service_by_pid(in, pid);
 		if (s)
 			svc_event(s, EV_EXIT, status);
+		else
+			reload_watch_reaped(&in->reload, pid, status);
 	}
 }
 
@@ -123,6 +128,8 @@ static bool handle_signals(struct init *in)
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT) {
 			log_info("received signal %u, stopping", si.ssi_signo);
 			keep_running = false;
+		} else if (si.ssi_signo == SIGHUP) {
+			reload_watch_request(&in->reload);
 		}
 	}
 	return keep_running;
@@ -192,7 +199,7 @@ int init_main(int argc, char **argv)
 		return run_command(argv + 1);
 
 	log_set_name("init");
-	struct init in = {.sigfd = -1};
+	struct init in = {.sigfd = -1, .reload = {.fd = -1}};
 	sigset_t all;
 	sigemptyset(&all);
 	sigaddset(&all, SIGCHLD);
@@ -241,15 +248,20 @@ int init_main(int argc, char **argv)
 	for (size_t i = 0; i < in.nsvc; i++)
 		svc_event(&in.svc[i], EV_START, 0);
 	services_write_status(in.svc, in.nsvc);
+	reload_watch_start(&in.reload);
 
 	bool running = true;
 	while (running) {
-		struct pollfd p = {.fd = in.sigfd, .events = POLLIN};
-		int n = poll(&p, 1, next_timeout(&in));
+		struct pollfd p[2] = {{.fd = in.sigfd, .events = POLLIN},
+				      {.fd = reload_watch_fd(&in.reload), .events = POLLIN}};
+		int n = poll(p, 2, reload_watch_timeout(&in.reload, next_timeout(&in)));
 		if (n < 0 && errno != EINTR)
 			fatal(EXIT_SYSTEM, "poll");
-		if (n > 0)
+		if (n > 0 && p[0].revents)
 			running = handle_signals(&in);
+		if (n > 0 && p[1].revents)
+			reload_watch_events(&in.reload);
+		reload_watch_tick(&in.reload);
 		fire_timers(&in);
 		services_write_status(in.svc, in.nsvc);
 	}
