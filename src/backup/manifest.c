@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/log.h"
@@ -41,29 +42,14 @@ void manifest_free(struct manifest *m)
 	manifest_init(m);
 }
 
-static char *dup_or_die(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		fatal(EXIT_SYSTEM, "out of memory");
-	return d;
-}
-
 struct mf_entry *manifest_add(struct manifest *m, enum mf_kind kind, const char *path, const char *target)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct mf_entry *e = realloc(m->e, cap * sizeof *e);
-		if (!e)
-			fatal(EXIT_SYSTEM, "out of memory");
-		m->e = e;
-		m->cap = cap;
-	}
+	m->e = grow_array(m->e, &m->cap, m->n, sizeof *m->e);
 	struct mf_entry *e = &m->e[m->n++];
 	memset(e, 0, sizeof *e);
 	e->kind = kind;
-	e->path = dup_or_die(path);
-	e->target = target ? dup_or_die(target) : NULL;
+	e->path = xstrdup(path);
+	e->target = target ? xstrdup(target) : NULL;
 	return e;
 }
 

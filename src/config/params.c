@@ -4,16 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/common.h"
 #include "common/exitcode.h"
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		fatal(EXIT_SYSTEM, "out of memory");
-	return p;
-}
 
 void params_set(struct params *p, const char *name, const char *value)
 {
@@ -24,14 +17,7 @@ void params_set(struct params *p, const char *name, const char *value)
 			return;
 		}
 	}
-	if (p->len == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		struct param *n = reallocarray(p->item, cap, sizeof *n);
-		if (!n)
-			fatal(EXIT_SYSTEM, "out of memory");
-		p->item = n;
-		p->cap = cap;
-	}
+	p->item = grow_array(p->item, &p->cap, p->len, sizeof *p->item);
 	p->item[p->len].name = xstrdup(name);
 	p->item[p->len].value = xstrdup(value);
 	p->len++;

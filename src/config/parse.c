@@ -8,28 +8,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/common.h"
 #include "common/exitcode.h"
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *p = strndup(s, n);
-	if (!p)
-		fatal(EXIT_SYSTEM, "out of memory");
-	return p;
-}
-
-static void *grow(void *items, size_t *cap, size_t len, size_t size)
-{
-	if (len < *cap)
-		return items;
-	size_t ncap = *cap ? *cap * 2 : 8;
-	void *p = reallocarray(items, ncap, size);
-	if (!p)
-		fatal(EXIT_SYSTEM, "out of memory");
-	*cap = ncap;
-	return p;
-}
 
 static void lower(char *s)
 {
@@ -53,7 +34,7 @@ void strlist_free(struct strlist *l)
 
 void strlist_add(struct strlist *l, const char *s, size_t len)
 {
-	l->item = grow(l->item, &l->cap, l->len, sizeof *l->item);
+	l->item = grow_array(l->item, &l->cap, l->len, sizeof *l->item);
 	l->item[l->len++] = xstrndup(s, len);
 }
 
@@ -224,7 +205,7 @@ bool parse_domains(const char *value, struct strlist *out, struct strbuf *why)
 			free(d);
 			return false;
 		}
-		out->item = grow(out->item, &out->cap, out->len, sizeof *out->item);
+		out->item = grow_array(out->item, &out->cap, out->len, sizeof *out->item);
 		out->item[out->len++] = d;
 	}
 	if (out->len == 0) {
@@ -266,7 +247,7 @@ bool parse_mailboxes(const char *value, struct mailbox_list *out, struct strbuf 
 		}
 		char *address = xstrndup(tok, alen);
 		lower(address);
-		out->item = grow(out->item, &out->cap, out->len, sizeof *out->item);
+		out->item = grow_array(out->item, &out->cap, out->len, sizeof *out->item);
 		out->item[out->len].address = address;
 		out->item[out->len].path = xstrndup(path, plen);
 		out->len++;
@@ -368,7 +349,7 @@ bool parse_aliases(const char *value, const char *primary_domain, struct alias_l
 			free(q);
 			t = te + 1;
 		}
-		out->item = grow(out->item, &out->cap, out->len, sizeof *out->item);
+		out->item = grow_array(out->item, &out->cap, out->len, sizeof *out->item);
 		out->item[out->len++] = a;
 	}
 	const char *dup = first_duplicate(out->item, out->len, sizeof *out->item,

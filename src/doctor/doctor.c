@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/alloc.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/log.h"
@@ -16,23 +17,16 @@
 #include "config/vars.h"
 #include "deliverability/resolve.h"
 
-static char *xstrdup(const char *s)
+/* a copy of s, "" for none */
+static char *copy_or_empty(const char *s)
 {
-	char *d = strdup(s ? s : "");
-	if (!d)
-		fatal(EXIT_SYSTEM, "out of memory");
-	return d;
+	return xstrdup(s ? s : "");
 }
 
 void report_add(struct report *r, enum verdict v, const char *check, const char *subject, const char *fix,
 		const char *fmt, ...)
 {
-	if (r->len == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 16;
-		r->item = realloc(r->item, r->cap * sizeof *r->item);
-		if (!r->item)
-			fatal(EXIT_SYSTEM, "out of memory");
-	}
+	r->item = grow_array(r->item, &r->cap, r->len, sizeof *r->item);
 	struct strbuf found;
 	sb_init(&found);
 	va_list ap;
@@ -45,8 +39,8 @@ void report_add(struct report *r, enum verdict v, const char *check, const char 
 		if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
 			*c = '?';
 	r->item[r->len++] = (struct finding){
-		.verdict = v, .check = xstrdup(check), .subject = xstrdup(subject),
-		.found = sb_detach(&found), .fix = xstrdup(v == VERDICT_OK ? "" : fix),
+		.verdict = v, .check = copy_or_empty(check), .subject = copy_or_empty(subject),
+		.found = sb_detach(&found), .fix = copy_or_empty(v == VERDICT_OK ? "" : fix),
 	};
 	sb_free(&found);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/common.h"
 #include "common/exitcode.h"
 #include "common/log.h"
@@ -22,14 +23,7 @@ struct entries {
 
 static void entries_add(struct entries *e, const char *line, size_t len, char key_end)
 {
-	if (e->len == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 64;
-		struct entry *grown = realloc(e->item, cap * sizeof *grown);
-		if (!grown)
-			fatal(EXIT_SYSTEM, "out of memory");
-		e->item = grown;
-		e->cap = cap;
-	}
+	e->item = grow_array(e->item, &e->cap, e->len, sizeof *e->item);
 	const char *end = key_end ? memchr(line, key_end, len) : NULL;
 	e->item[e->len++] = (struct entry){
 		.line = line, .line_len = len, .key = line, .key_len = end ? (size_t)(end - line) : len};
