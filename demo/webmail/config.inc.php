@@ -30,6 +30,8 @@ $config['des_key'] = trim((string) @file_get_contents('/etc/roundcube/des_key'))
 
 // Errors to docker logs (Apache's stdout), not to files in the container.
 $config['log_driver'] = 'stdout';
+// One line per sent message would be noise here: the mail server logs them.
+$config['smtp_log'] = false;
 $config['enable_installer'] = false;
 
 $config['product_name'] = 'mta demo';
