@@ -14,6 +14,11 @@ given as the only argument; see README "Authentication results"):
 - seal (the SRS loop listener, {daemon_name} = arc-seal): an ARC set
   (RFC 8617) by the primary domain's DKIM key on mail forwarded off the
   host, carrying the results of the verify step.
+- reinject (the listener amavis hands mail back to, {daemon_name} =
+  reinject): our own users' mail, which amavis has just signed, gets the
+  dkim= results its local recipients would see on mail from outside. Mail
+  from outside has our header from the verify step already and passes
+  unchanged, and so does mail that leaves the host.
 
 Nothing here verifies anything itself. Every DNS lookup is bounded (1.5 s,
 and all the lookups of one message together DNS_BUDGET); a lookup that
@@ -212,18 +217,19 @@ class AuthMilter(Milter.Base):
     def __init__(self):
         self.reset()
         self.ip = self.helo = None
-        self.seal = False
+        self.mode = ''
 
     def reset(self):
         self.headers, self.body_parts = [], []
         self.ours = []  # indexes of the Authentication-Results headers naming us
         self.marks = 0  # quarantine marker headers that came from outside
         self.mail_from = ''
+        self.remote_rcpt = False  # reinject: a recipient that is not delivered here
 
     # noreply: Postfix need not wait for an answer to each of these.
     @Milter.noreply
     def connect(self, hostname, family, hostaddr):
-        self.seal = (self.getsymval('{daemon_name}') or '') == 'arc-seal'
+        self.mode = self.getsymval('{daemon_name}') or ''
         self.ip = hostaddr[0] if isinstance(hostaddr, tuple) else None
         return Milter.CONTINUE
 
@@ -237,6 +243,13 @@ class AuthMilter(Milter.Base):
         self.reset()
         self.mail_from = mail_from.strip('<>')
         self.auth = self.getsymval('{auth_authen}')
+        return Milter.CONTINUE
+
+    @Milter.noreply
+    def envrcpt(self, to, *params):
+        # The transport Postfix resolved the recipient to (milter_rcpt_macros).
+        if (self.getsymval('{rcpt_mailer}') or '') not in conf['local_transports']:
+            self.remote_rcpt = True
         return Milter.CONTINUE
 
     @Milter.noreply
@@ -254,6 +267,12 @@ class AuthMilter(Milter.Base):
             self.marks += 1
         return Milter.CONTINUE
 
+    def eoh(self):
+        if self.mode == 'reinject' and (self.ours or self.remote_rcpt or not any(
+                k.lower() == b'dkim-signature' for k, _ in self.headers)):
+            return Milter.ACCEPT  # nothing to add: no need for the body
+        return Milter.CONTINUE
+
     @Milter.noreply
     def body(self, chunk):
         self.body_parts.append(chunk)
@@ -265,7 +284,9 @@ class AuthMilter(Milter.Base):
 
     def eom(self):
         try:
-            return self.arc_seal() if self.seal else self.verify()
+            if self.mode == 'arc-seal':
+                return self.arc_seal()
+            return self.dkim_results() if self.mode == 'reinject' else self.verify()
         except Exception as e:  # never hold mail up: log, accept unchanged
             log(syslog.LOG_WARNING, 'error, message passed unchecked: %s: %s' % (type(e).__name__, e))
             return Milter.ACCEPT
@@ -309,6 +330,12 @@ class AuthMilter(Milter.Base):
         self.addheader(QUARANTINE_HEADER, domain or 'unknown')
         return Milter.ACCEPT
 
+    def dkim_results(self):
+        header = AuthenticationResultsHeader(authserv_id=conf['authserv_id'],
+                                             results=check_dkim(self.message(), Lookups()))
+        self.addheader(AR, str(header).split(':', 1)[1].strip(), 0)
+        return Milter.ACCEPT
+
     def arc_seal(self):
         sets = dkim.arc_sign(self.message(), conf['selector'].encode(), conf['seal_domain'].encode(),
                              conf['key'], conf['authserv_id'].encode())
@@ -341,7 +368,8 @@ def main():
     c = cp['authmilter']
     conf.update(authserv_id=c['authserv_id'], enforce=c.getboolean('dmarc_enforce'),
                 trusted=set(c.get('arc_trusted_signers', '').lower().split()),
-                selector=c['seal_selector'], seal_domain=c['seal_domain'], mynetworks=mynetworks())
+                selector=c['seal_selector'], seal_domain=c['seal_domain'], mynetworks=mynetworks(),
+                local_transports=set(c.get('local_transports', 'virtual local').split()))
     conf['key'] = open(c['seal_key'], 'rb').read() if c.getboolean('arc_seal') else None
     Milter.factory = AuthMilter
     flags = Milter.ADDHDRS | Milter.CHGHDRS

@@ -1,8 +1,9 @@
 /* The configuration of inbound authentication (see authres.h). Where the
  * milter sits: smtpd_milters on every smtpd that takes mail from outside
  * (port 25; on 465/587 it only removes forged headers, {auth_authen} set),
- * and on the SRS loop listener, where forwarded mail passes once, to seal.
- * The loopback listener that takes mail back from amavis has no milters. */
+ * on the SRS loop listener, where forwarded mail passes once, to seal, and
+ * on the loopback listener that takes mail back from amavis, where our own
+ * users' mail gets the DKIM results of amavis's fresh signature. */
 #include "authres/authres.h"
 
 #include "common/common.h"
@@ -52,6 +53,15 @@ void authres_master_seal(const struct settings *s, struct strbuf *out)
 		     "  -o milter_macro_daemon_name=arc-seal\n");
 }
 
+void authres_master_reinject(const struct settings *s, struct strbuf *out)
+{
+	if (!authres_enabled(s))
+		return;
+	sb_adds(out, "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks\n"
+		     "  -o smtpd_milters=unix:" AUTHMILTER_SOCKET "\n"
+		     "  -o milter_macro_daemon_name=reinject\n");
+}
+
 void authres_amavis(const struct settings *s, struct strbuf *out)
 {
 	if (!authres_enabled(s))
@@ -90,6 +100,15 @@ void authres_render(const struct settings *s, struct strbuf *conf, struct strbuf
 	if (!authres_enabled(s))
 		return;
 	const char *primary = settings_primary_domain(s);
+	/* The transports of mail delivered here: the reinject pass adds its
+	 * results only for these recipients. */
+	const char *vt = s->value[V_VIRTUAL_TRANSPORT];
+	struct strbuf transport;
+	sb_init(&transport);
+	if (*vt)
+		sb_addf(&transport, "%.*s", (int)strcspn(vt, ":"), vt);
+	else
+		sb_adds(&transport, "virtual");
 	char key[512];
 	dkim_key_path(primary, s->value[V_DKIM_SELECTOR], key, sizeof key);
 	sb_addf(conf, "# Written by `mtactl config`; read by authmilter (src/authmilter/).\n"
@@ -101,9 +120,11 @@ void authres_render(const struct settings *s, struct strbuf *conf, struct strbuf
 		      "arc_seal = %s\n"
 		      "seal_domain = %s\n"
 		      "seal_selector = %s\n"
-		      "seal_key = %s\n",
+		      "seal_key = %s\n"
+		      "local_transports = %s local\n",
 		s->hostname, s->value[V_DMARC_ENFORCE], s->value[V_ARC_TRUSTED_SIGNERS],
-		sealing(s) ? "yes" : "no", primary, s->value[V_DKIM_SELECTOR], key);
+		sealing(s) ? "yes" : "no", primary, s->value[V_DKIM_SELECTOR], key, transport.buf);
+	sb_free(&transport);
 	if (yes(s, V_DMARC_ENFORCE))
 		sb_adds(checks, "# Written by `mtactl config`: DMARC p=quarantine mail to amavis's quarantine door.\n"
 				"/^X-Mtactl-DMARC-Quarantine:/ FILTER lmtp-amavis:unix:" AMAVIS_DMARC_QUARANTINE_SOCKET "\n");

@@ -173,8 +173,10 @@ static void filters_render_master(const struct settings *s, const struct postfix
 				  struct strbuf *out)
 {
 	bool amavis = !host->rspamd;
-	if (amavis)
+	if (amavis) {
 		loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
+		authres_master_reinject(s, out);
+	}
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-forward", "unix", "-", "-", "n", "-",
 		"-", "smtp");
 	sb_adds(out, "  -o syslog_name=postfix/srs-forward\n"

@@ -12,6 +12,7 @@
 #include "common/common.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "authres/authres.h"
 #include "config/engine.h"
 #include "config/proxy.h"
 #include "config/vars.h"
@@ -30,6 +31,11 @@ static const char *const postfix_argv[] = {"/usr/sbin/postfix", "start-fg", NULL
  * 30 s Postfix starts anyway and mail gets 4xx until rspamd answers. */
 static const char *const postfix_after_milter_argv[] = {
 	"/usr/local/bin/mtactl", "socket-wait", RSPAMD_MILTER_SOCKET, "30", "/usr/sbin/postfix", "start-fg", NULL};
+/* full image: the same wait for authmilter (python, about a second to
+ * bind), else the first mail after a start passes without our
+ * Authentication-Results and smtpd warns that the milter is missing. */
+static const char *const postfix_after_authmilter_argv[] = {
+	"/usr/local/bin/mtactl", "socket-wait", AUTHMILTER_SOCKET, "30", "/usr/sbin/postfix", "start-fg", NULL};
 static const char *const acme_argv[] = {"/usr/local/bin/mtactl", "acme", "watch", NULL};
 static const char *const spamd_learn_argv[] = {"/usr/local/bin/mtactl", "spamd-learn", NULL};
 /* PROXY mode and the network LMTP: the trust-checking relay in front of
@@ -56,10 +62,6 @@ static bool has_rspamd(void)
 	return path_exists("/usr/bin/rspamd");
 }
 
-static bool no_rspamd(void)
-{
-	return !has_rspamd();
-}
 
 /* The services the configuration step chose, one "name flags program
  * args..." line each (flags: "-"; "quiet": stdout to /dev/null; "once": a
@@ -72,6 +74,14 @@ static struct {
 	bool quiet[SERVICES_MAX], once[SERVICES_MAX];
 	size_t n;
 } configured;
+
+static bool configured_has(const char *name)
+{
+	for (size_t i = 0; i < configured.n; i++)
+		if (!strcmp(configured.name[i], name))
+			return true;
+	return false;
+}
 
 static void read_configured(void)
 {
@@ -134,6 +144,16 @@ static bool unbound_enabled(void)
 	return !strcmp(var_env(V_DNS_RESOLVER), "unbound");
 }
 
+static bool authmilter_configured(void)
+{
+	return configured_has("authmilter");
+}
+
+static bool plain_postfix(void)
+{
+	return !has_rspamd() && !authmilter_configured();
+}
+
 static bool metrics_enabled(void)
 {
 	return *var_env(V_METRICS_LISTEN) != '\0';
@@ -153,8 +173,9 @@ static const struct service_def before[] = {
 	{"unbound", unbound_argv, unbound_enabled, false},
 };
 static const struct service_def after[] = {
-	{"postfix", postfix_argv, no_rspamd, false},
+	{"postfix", postfix_argv, plain_postfix, false},
 	{"postfix", postfix_after_milter_argv, has_rspamd, false},
+	{"postfix", postfix_after_authmilter_argv, authmilter_configured, false},
 	/* After Postfix, so stopped before it: the balancer sees the port
 	 * close and moves on while Postfix finishes what the gate relays. */
 	{"gate", gate_argv, gate_enabled, false},

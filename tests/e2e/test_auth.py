@@ -267,10 +267,10 @@ def test_trusted_arc_sealer_overrides_reject_untrusted_does_not(mx, keys):
     assert untrusted_s not in cat(mx, INFO_MBOX)
 
 
-def test_authenticated_user_with_foreign_from_not_rejected(mx):
+def submit(mx, sender, rcpts, msg):
+    """Over 587 with STARTTLS and the SASL user, as a mail client sends."""
     import smtplib
     import ssl
-    subject = "auth-foreign-from-" + token()
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -280,11 +280,37 @@ def test_authenticated_user_with_foreign_from_not_rejected(mx):
         s.starttls(context=ctx)
         s.ehlo("client.test")
         s.login(SASL_USER, SASL_PW)
-        s.sendmail("ceo@reject.test", [INFO], build_message("ceo@reject.test", INFO, subject))
+        s.sendmail(sender, rcpts, msg)
     finally:
         s.quit()
+
+
+def test_authenticated_user_with_foreign_from_not_rejected(mx):
+    subject = "auth-foreign-from-" + token()
+    submit(mx, "ceo@reject.test", [INFO], build_message("ceo@reject.test", INFO, subject))
     m = wait_mail(mx, INFO_MBOX, subject)
     assert not ours(m), "our users' mail is not verified: %r" % ours(m)
+
+
+def test_our_users_signed_mail_has_dkim_pass_for_local_recipients_only(mx, relay):
+    """amavis signs what our users submit; the local recipient reads dkim=pass
+    in our header (as on mail from outside), a copy that leaves the host
+    carries no header of ours."""
+    subject = "auth-own-" + token()
+    submit(mx, INFO, [INFO], build_message(INFO, INFO, subject))
+    m = wait_mail(mx, INFO_MBOX, subject)
+    assert re.search(r"\bd=example\.com\b", unfold(m["DKIM-Signature"] or "")), m.items()
+    ar = one_ar(m)
+    assert re.search(r"\bdkim=pass\b.*header\.d=example\.com", ar), ar
+    assert "spf=" not in ar and "dmarc=" not in ar, ar  # nothing of the kind was checked
+
+    subject = "auth-own-out-" + token()
+    submit(mx, INFO, [FOREIGN], build_message(INFO, FOREIGN, subject))
+    got = wait_relayed(relay, subject, timeout=90)[0]
+    data = got["data"] if isinstance(got["data"], str) else got["data"].decode(errors="replace")
+    head = re.split(r"\r?\n\r?\n", data, 1)[0]
+    assert re.search(r"(?mi)^DKIM-Signature:", head), head
+    assert not re.search(r"(?mi)^Authentication-Results:", head), head
 
 
 # --- ARC sealing ------------------------------------------------------------------------
