@@ -48,8 +48,9 @@ $(STAGES): base-image
 
 images: $(STAGES)
 
-# `make run`: the demo (demo/), the full image with LDAP users, SMTP on
-# 127.0.0.1:25 and IMAP on 127.0.0.1:143; `make stop` removes it.
+# `make run`: the demo (demo/): webmail on http://127.0.0.1:8008/ (users
+# demo/demo, alice/alice) in front of the full image (DEMO_IMAGE=...) with
+# LDAP users; `make stop` removes all it made.
 run: demo
 stop: demo-down
 
@@ -66,20 +67,21 @@ swarm-down:
 	@STACK=$(STACK) IMAGE=$(IMAGE) SWARM_PURGE=$(SWARM_PURGE) ./deploy/swarm/swarm.sh down
 
 # The end-to-end suite runs in E2E_JOBS pytest-xdist workers (tests/e2e/README.md:
-# a module with module-scoped peers stays on one worker); the demo test binds
-# 127.0.0.1:25 and :143 and runs alone after it, also when the suite failed.
+# a module with module-scoped peers stays on one worker); the demo's tests (demo/,
+# one demo shared, a browser among them) bind the demo's ports on 127.0.0.1 and
+# run alone after it, also when the suite failed.
 E2E_JOBS ?= 2
 E2E_ARGS  = -v -n $(E2E_JOBS) --dist loadgroup --durations=30
 
 test: deps unit fuzz-short lint readme-check images
 	@e=0; $(PYTEST) $(E2E_ARGS) tests/e2e || e=$$?; \
-	$(PYTEST) -v demo/test_demo.py || e=$$?; exit $$e
+	$(PYTEST) -v demo/ || e=$$?; exit $$e
 
 e2e: deps
 	$(PYTEST) $(E2E_ARGS) tests/e2e
 
 lint: deps
-	shellcheck scripts/*.sh .ci/run demo/*.sh bench/*/*.sh tests/peers/*/*.sh deploy/*/*.sh
+	shellcheck scripts/*.sh .ci/run demo/*.sh demo/webmail/*.sh bench/*/*.sh tests/peers/*/*.sh deploy/*/*.sh
 
 clean:
 	rm -rf $(BUILD)

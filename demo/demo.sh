@@ -1,16 +1,28 @@
 #!/bin/bash
 # The demo's commands, run by demo/demo.mk from the project root:
-#   demo/demo.sh up     ports 25/143 on 127.0.0.1 must be free; builds the LDAP
-#                       image, makes the ClamAV test database, starts the demo
-#                       and waits (bounded) until SMTP and IMAP answer
+#   demo/demo.sh up     ports 25, 143, 587, 8008 and 9154 on 127.0.0.1 must be
+#                       free; builds the demo's small images (LDAP, DNS,
+#                       webmail), runs the setup step (demo/setup.sh), starts
+#                       the demo, waits (bounded) until SMTP, IMAP and the
+#                       webmail answer, puts a welcome message in each inbox
 #   demo/demo.sh down   removes containers, network and volumes
-# IMAGE (default mta) names the images; the demo runs ${IMAGE}:full.
+# IMAGE (default mta) names the images; the demo runs ${IMAGE}:${DEMO_IMAGE}
+# (DEMO_IMAGE full by default).
 set -euo pipefail
 
-export IMAGE="${IMAGE:-mta}"
+export IMAGE="${IMAGE:-mta}" DEMO_IMAGE="${DEMO_IMAGE:-full}"
 PROJECT="${DEMO_PROJECT:-mta-demo}"
 COMPOSE_FILE_PATH="$(dirname "$0")/docker-compose.yml"
 MX=mta-demo-mx
+PORTS="25 143 587 8008 9154"
+URL=http://127.0.0.1:8008/
+# Where blocked mail is listed: amavis's quarantine, or the hold queue of
+# the rspamd image (mtactl quarantine ls lists either).
+if [[ "$DEMO_IMAGE" == full ]]; then
+	QUARANTINE_LS="docker exec $MX amavis-ls"
+else
+	QUARANTINE_LS="docker exec $MX mtactl quarantine ls"
+fi
 
 dc() {
 	docker-compose -p "$PROJECT" -f "$COMPOSE_FILE_PATH" "$@"
@@ -45,43 +57,96 @@ wait_for() { # port, expected start of the greeting, name, seconds
 	return 1
 }
 
+# What a newcomer reads first, in Roundcube; sent through the server itself
+# (signed, filtered, delivered over LMTP) like any other mail.
+welcome() { # user
+	cat <<-MAIL
+	From: Postmaster <postmaster@example.com>
+	To: $1@example.com
+	Subject: Welcome to the mta demo, $1
+	Content-Type: text/plain; charset=utf-8
+
+	Hello $1,
+
+	this mailbox lives on the demo's mail server, mx1.example.com. Three
+	things to try:
+
+	1. Write to alice@example.com (or demo@example.com), then log in as
+	   that user (password = user name) and read it.
+	2. Send a message whose body is the GTUBE test line (make run printed
+	   it; it cannot be in this message, which would be quarantined
+	   itself). It never arrives: it waits in the quarantine
+	   ($QUARANTINE_LS).
+	3. Open a message and choose More > View source: the DKIM-Signature
+	   the server added, and the Authentication-Results with dkim=pass it
+	   wrote when it checked that signature.
+
+	-- the demo
+	MAIL
+}
+
+webmail_answers() {
+	timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/8008 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && head -n 1 <&3" 2>/dev/null |
+		grep -q '^HTTP/1.[01] 200'
+}
+
 up() {
-	if ! docker image inspect "$IMAGE:full" >/dev/null 2>&1; then
-		echo "demo: image $IMAGE:full is missing (make full)" >&2
+	if ! docker image inspect "$IMAGE:$DEMO_IMAGE" >/dev/null 2>&1; then
+		echo "demo: image $IMAGE:$DEMO_IMAGE is missing (make $DEMO_IMAGE)" >&2
 		exit 1
 	fi
+	local fresh=""
 	if [[ -z "$(dc ps -q mta 2>/dev/null)" ]]; then
+		fresh=yes
 		local p busy=""
-		for p in 25 143; do
+		for p in $PORTS; do
 			if port_busy "$p"; then
 				busy="$busy $p"
 			fi
 		done
 		if [[ -n "$busy" ]]; then
-			echo "demo: port(s)$busy on 127.0.0.1 already in use; the demo needs 127.0.0.1:25 and" \
-				"127.0.0.1:143. Stop what listens there (make stop, make demo-down, a local MTA)" \
-				"and try again." >&2
+			echo "demo: port(s)$busy on 127.0.0.1 already in use; the demo needs 127.0.0.1 ports" \
+				"${PORTS// /, }. Stop what listens there (make stop, a local MTA) and try again." >&2
 			exit 1
 		fi
 	fi
-	dc build -q ldap
-	dc run --rm clamdb
-	dc up -d ldap mta
+	dc build -q ldap dns webmail
+	dc run --rm setup
+	dc up -d ldap dns mta webmail
 	wait_for 25 "220" SMTP 180
 	wait_for 143 "* OK" IMAP 60
+	if [[ -n "$fresh" ]]; then
+		local u
+		for u in demo alice; do
+			welcome "$u" | docker exec -i "$MX" /usr/sbin/sendmail -t -f postmaster@example.com
+		done
+	fi
+	local deadline=$((SECONDS + 60))
+	until webmail_answers; do
+		if ((SECONDS >= deadline)); then
+			echo "demo: the webmail on $URL did not answer within 60 s; its last log lines:" >&2
+			docker logs --tail 30 mta-demo-webmail >&2 || true
+			return 1
+		fi
+		sleep 1
+	done
 	cat <<-MSG
 
-	demo: $MX (image $IMAGE:full) is up for example.com; users in LDAP: demo/demo, alice/alice
-	  send:        swaks --server 127.0.0.1 --to demo@example.com
-	  read (IMAP): curl -s 'imap://127.0.0.1/INBOX;UID=1' -u demo:demo
-	               python3 -c "import imaplib; m=imaplib.IMAP4('127.0.0.1'); m.login('demo','demo'); print(m.select('INBOX'))"
-	  spam (GTUBE, discarded into the quarantine):
-	               swaks --server 127.0.0.1 --to demo@example.com --body 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
-	  virus (EICAR test file as attachment; the demo's only ClamAV signature):
-	               printf '%s' 'X5O!P%@AP[4\\PZX54(P^)7CC)7}\$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!\$H+H*' >/tmp/eicar.com
-	               swaks --server 127.0.0.1 --to demo@example.com --attach @/tmp/eicar.com
-	  quarantine:  docker exec $MX amavis-ls
-	  logs:        docker logs -f $MX          stop: make demo-down
+	demo: up. Webmail: $URL   users: demo / demo and alice / alice
+	  (mail server $MX, image $IMAGE:$DEMO_IMAGE, for example.com; users in LDAP)
+	  Three things to try there:
+	    1. as demo, write to alice@example.com; log in as alice and read it
+	    2. send the GTUBE line as the body; it never arrives, it is in the quarantine:
+	         XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X
+	         $QUARANTINE_LS
+	    3. open a message, More > View source: DKIM-Signature, and dkim=pass in Authentication-Results
+	  Health of the setup: docker exec $MX mtactl doctor
+	  Metrics:             http://127.0.0.1:9154/metrics
+	  Mail clients:        127.0.0.1 ports 25 (SMTP), 587 (submission), 143 (IMAP), all STARTTLS;
+	                       certificate for mx1.example.com by the demo's CA:
+	                       docker cp mta-demo-webmail:/etc/webmail-tls/ca.crt demo-ca.crt
+	  Logs:                docker logs -f $MX
+	  Stop and remove it:  make stop
 	MSG
 }
 

@@ -8,11 +8,12 @@ set -eu
 # Debian packages the host needs: Docker and the base-image bootstrap, the C
 # toolchain and unit-test framework, the end-to-end clients and linters;
 # kubectl's `kubectl kustomize` (Debian's kubernetes-client) renders deploy/kubernetes offline
-# and python3-yaml reads the result (tests/e2e/test_kubernetes.py).
+# and python3-yaml reads the result (tests/e2e/test_kubernetes.py); headless
+# Chromium driven by Selenium is the demo's browser test (demo/test_webmail.py).
 packages="docker.io debootstrap make gcc clang libc6-dev pkg-config libcmocka-dev
 	libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-dkim python3-authres
 	swaks openssl shellcheck libssl-dev libjansson-dev libspf2-dev libmicrohttpd-dev nmap testssl.sh
-	python3-yaml"
+	python3-yaml chromium chromium-driver python3-selenium fonts-dejavu-core"
 
 # A kubectl that some other package installed (a cloud SDK's) conflicts with
 # Debian's file; any kubectl with `kustomize` serves.
