@@ -42,24 +42,26 @@ void authres_main_params(const struct settings *s, struct params *p)
 		params_set(p, "milter_header_checks", "regexp:" AUTHRES_QUARANTINE_CHECKS);
 }
 
+/* Later -o win: milters on for a loopback listener (its other checks stay
+ * off); the daemon name tells the milter which job it does there. */
+static void milter_on_loopback(const char *job, struct strbuf *out)
+{
+	sb_addf(out, "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks\n"
+		     "  -o smtpd_milters=unix:" AUTHMILTER_SOCKET "\n"
+		     "  -o milter_macro_daemon_name=%s\n",
+		job);
+}
+
 void authres_master_seal(const struct settings *s, struct strbuf *out)
 {
-	if (!sealing(s))
-		return;
-	/* Later -o win: milters on here (the loop's other checks stay off);
-	 * the daemon name tells the milter to seal, not verify. */
-	sb_adds(out, "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks\n"
-		     "  -o smtpd_milters=unix:" AUTHMILTER_SOCKET "\n"
-		     "  -o milter_macro_daemon_name=arc-seal\n");
+	if (sealing(s))
+		milter_on_loopback("arc-seal", out);
 }
 
 void authres_master_reinject(const struct settings *s, struct strbuf *out)
 {
-	if (!authres_enabled(s))
-		return;
-	sb_adds(out, "  -o receive_override_options=no_header_body_checks,no_unknown_recipient_checks\n"
-		     "  -o smtpd_milters=unix:" AUTHMILTER_SOCKET "\n"
-		     "  -o milter_macro_daemon_name=reinject\n");
+	if (authres_enabled(s))
+		milter_on_loopback("reinject", out);
 }
 
 void authres_amavis(const struct settings *s, struct strbuf *out)
