@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "authres/authres.h"
 #include "common/common.h"
 #include "common/fileio.h"
 #include "common/log.h"
-#include "authres/authres.h"
 #include "config/engine.h"
 #include "config/proxy.h"
 #include "config/vars.h"
@@ -61,7 +61,6 @@ static bool has_rspamd(void)
 {
 	return path_exists("/usr/bin/rspamd");
 }
-
 
 /* The services the configuration step chose, one "name flags program
  * args..." line each (flags: "-"; "quiet": stdout to /dev/null; "once": a
