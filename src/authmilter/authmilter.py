@@ -14,11 +14,10 @@ given as the only argument; see README "Authentication results"):
 - seal (the SRS loop listener, {daemon_name} = arc-seal): an ARC set
   (RFC 8617) by the primary domain's DKIM key on mail forwarded off the
   host, carrying the results of the verify step.
-- reinject (the listener amavis hands mail back to, {daemon_name} =
-  reinject): our own users' mail, which amavis has just signed, gets the
-  dkim= results its local recipients would see on mail from outside. Mail
-  from outside has our header from the verify step already and passes
-  unchanged, and so does mail that leaves the host.
+- reinject (the listener amavis hands our own users' mail back to,
+  {daemon_name} = reinject): mail amavis has just signed gets the dkim=
+  results its local recipients would see on mail from outside; mail that
+  leaves the host, or carries no signature, passes unchanged.
 
 Nothing here verifies anything itself. Every DNS lookup is bounded (1.5 s,
 and all the lookups of one message together DNS_BUDGET); a lookup that

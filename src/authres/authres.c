@@ -2,8 +2,9 @@
  * milter sits: smtpd_milters on every smtpd that takes mail from outside
  * (port 25; on 465/587 it only removes forged headers, {auth_authen} set),
  * on the SRS loop listener, where forwarded mail passes once, to seal, and
- * on the loopback listener that takes mail back from amavis, where our own
- * users' mail gets the DKIM results of amavis's fresh signature. */
+ * on the loopback listener amavis hands our own users' mail back to, where
+ * it gets the DKIM result of amavis's fresh signature. Mail from outside
+ * comes back from amavis on the other loopback listener, which has none. */
 #include "authres/authres.h"
 
 #include "common/common.h"
@@ -73,6 +74,13 @@ void authres_amavis(const struct settings *s, struct strbuf *out)
 	 * authserv-id). */
 	sb_adds(out, "\n# Inbound authentication results come from authmilter, not from amavis.\n"
 		     "$allowed_added_header_fields{lc('Authentication-Results')} = 0;\n");
+	/* Our users' mail (submission, and this host's own: MYNETS) goes back
+	 * to the listener where authmilter adds the dkim= result of the
+	 * signature just made; mail from outside keeps the plain way back. */
+	sb_addf(out, "# Our users' signed mail back to the listener with authmilter (dkim= result).\n"
+		     "$policy_bank{'ORIGINATING'}{forward_method} = 'smtp:[127.0.0.1]:%d';\n"
+		     "$policy_bank{'MYNETS'}{forward_method} = 'smtp:[127.0.0.1]:%d';\n",
+		AMAVIS_OWN_REINJECT_PORT, AMAVIS_OWN_REINJECT_PORT);
 	if (!yes(s, V_DMARC_ENFORCE))
 		return;
 	/* p=quarantine: Postfix hands the message to this door instead of the

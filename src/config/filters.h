@@ -22,6 +22,9 @@
 #define AMAVIS_INBOUND_FILTER "lmtp-amavis:unix:" AMAVIS_INBOUND_SOCKET
 #define AMAVIS_ORIGINATING_FILTER "lmtp-amavis:unix:" AMAVIS_ORIGINATING_SOCKET
 #define AMAVIS_REINJECT_PORT 10025
+/* Where amavis hands back our own users' mail (AUTH_RESULTS=yes): the
+ * listener with authmilter, which adds the dkim= result of the signature. */
+#define AMAVIS_OWN_REINJECT_PORT 10026
 #define SRS_FORWARD_PORT 10001
 #define SRS_REVERSE_PORT 10002
 /* Forwarded mail passes this loopback listener, whose cleanup asks PostSRSd. */
