@@ -48,12 +48,8 @@ def demo():
     finally:
         d = make("demo-down", timeout=300)
         assert d.returncode == 0, "make demo-down failed:\n%s\n%s" % (d.stdout, d.stderr)
-        left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=^mta-demo"],
-                              capture_output=True, text=True).stdout.split()
-        assert not left, "containers left after make demo-down: %s" % left
-        vols = subprocess.run(["docker", "volume", "ls", "-q", "--filter", "name=^mta-demo_"],
-                              capture_output=True, text=True).stdout.split()
-        assert not vols, "volumes left after make demo-down: %s" % vols
-        nets = subprocess.run(["docker", "network", "ls", "-q", "--filter", "name=^mta-demo_"],
-                              capture_output=True, text=True).stdout.split()
-        assert not nets, "networks left after make demo-down: %s" % nets
+        for kind, listing in (("containers", ["ps", "-aq", "--filter", "name=^mta-demo"]),
+                              ("volumes", ["volume", "ls", "-q", "--filter", "name=^mta-demo_"]),
+                              ("networks", ["network", "ls", "-q", "--filter", "name=^mta-demo_"])):
+            left = subprocess.run(["docker"] + listing, capture_output=True, text=True).stdout.split()
+            assert not left, "%s left after make demo-down: %s" % (kind, left)

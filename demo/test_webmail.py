@@ -14,6 +14,7 @@ the path of the screenshot taken at that moment. Alice's inbox is the
 README's screenshot (UPDATE_SCREENSHOT=1 copies it to docs/webmail-inbox.png).
 """
 
+import functools
 import json
 import os
 import re
@@ -128,12 +129,16 @@ class Steps:
         self.element("the login form after logout", "#rcmloginuser")
 
 
+@functools.lru_cache(maxsize=None)
+def demo_dns_ip():
+    return subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                           DEMO_DNS], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def dns_txt(name, timeout=5):
     """The demo DNS server's answer, as dkimpy asks for it."""
-    ip = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                         DEMO_DNS], capture_output=True, text=True, check=True).stdout.strip()
     r = dnsresolver.Resolver(configure=False)
-    r.nameservers = [ip]
+    r.nameservers = [demo_dns_ip()]
     r.lifetime = timeout
     name = name.decode() if isinstance(name, bytes) else name
     try:

@@ -59,10 +59,9 @@ void authres_master_seal(const struct settings *s, struct strbuf *out)
 		milter_on_loopback("arc-seal", out);
 }
 
-void authres_master_reinject(const struct settings *s, struct strbuf *out)
+void authres_master_reinject(struct strbuf *out)
 {
-	if (authres_enabled(s))
-		milter_on_loopback("reinject", out);
+	milter_on_loopback("reinject", out);
 }
 
 void authres_amavis(const struct settings *s, struct strbuf *out)
@@ -110,15 +109,10 @@ void authres_render(const struct settings *s, struct strbuf *conf, struct strbuf
 	if (!authres_enabled(s))
 		return;
 	const char *primary = settings_primary_domain(s);
-	/* The transports of mail delivered here: the reinject pass adds its
-	 * results only for these recipients. */
-	const char *vt = s->value[V_VIRTUAL_TRANSPORT];
-	struct strbuf transport;
-	sb_init(&transport);
-	if (*vt)
-		sb_addf(&transport, "%.*s", (int)strcspn(vt, ":"), vt);
-	else
-		sb_adds(&transport, "virtual");
+	/* The transports of mail delivered here (the name before the ':' of
+	 * VIRTUAL_TRANSPORT): the reinject pass adds its results only for these
+	 * recipients. */
+	const char *vt = *s->value[V_VIRTUAL_TRANSPORT] ? s->value[V_VIRTUAL_TRANSPORT] : "virtual";
 	char key[512];
 	dkim_key_path(primary, s->value[V_DKIM_SELECTOR], key, sizeof key);
 	sb_addf(conf, "# Written by `mtactl config`; read by authmilter (src/authmilter/).\n"
@@ -131,10 +125,9 @@ void authres_render(const struct settings *s, struct strbuf *conf, struct strbuf
 		      "seal_domain = %s\n"
 		      "seal_selector = %s\n"
 		      "seal_key = %s\n"
-		      "local_transports = %s local\n",
+		      "local_transports = %.*s local\n",
 		s->hostname, s->value[V_DMARC_ENFORCE], s->value[V_ARC_TRUSTED_SIGNERS],
-		sealing(s) ? "yes" : "no", primary, s->value[V_DKIM_SELECTOR], key, transport.buf);
-	sb_free(&transport);
+		sealing(s) ? "yes" : "no", primary, s->value[V_DKIM_SELECTOR], key, (int)strcspn(vt, ":"), vt);
 	if (yes(s, V_DMARC_ENFORCE))
 		sb_adds(checks, "# Written by `mtactl config`: DMARC p=quarantine mail to amavis's quarantine door.\n"
 				"/^X-Mtactl-DMARC-Quarantine:/ FILTER lmtp-amavis:unix:" AMAVIS_DMARC_QUARANTINE_SOCKET "\n");

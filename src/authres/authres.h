@@ -26,8 +26,9 @@ bool authres_enabled(const struct settings *s);
 void authres_main_params(const struct settings *s, struct params *p);
 /* master.cf -o lines for the SRS loop listener: the milter seals there. */
 void authres_master_seal(const struct settings *s, struct strbuf *out);
-/* master.cf -o lines of the listener amavis hands our users' mail back to. */
-void authres_master_reinject(const struct settings *s, struct strbuf *out);
+/* master.cf -o lines of the listener amavis hands our users' mail back to
+ * (there only with authres_enabled). */
+void authres_master_reinject(struct strbuf *out);
 /* amavis conf.d lines: no Authentication-Results of amavis's own, and the
  * quarantine door for p=quarantine. */
 void authres_amavis(const struct settings *s, struct strbuf *out);

@@ -177,7 +177,7 @@ static void filters_render_master(const struct settings *s, const struct postfix
 		loopback_smtpd_render(AMAVIS_REINJECT_PORT, "reinject", NULL, out);
 		if (authres_enabled(s)) {
 			loopback_smtpd_render(AMAVIS_OWN_REINJECT_PORT, "reinject", NULL, out);
-			authres_master_reinject(s, out);
+			authres_master_reinject(out);
 		}
 	}
 	sb_addf(out, "%-10s %-10s %-7s %-7s %-7s %-7s %-7s %s\n", "srs-forward", "unix", "-", "-", "n", "-",

@@ -29,7 +29,7 @@ from dns import resolver as dnsresolver
 from dockerlib import docker, pause, send_message
 from fullpeers import (amavis_ls, assert_accepted, build_message, cat, dkim_record,
                        dkim_sign, gen_rsa_key, header_values, our_auth_results, pem_body, start_dns,
-                       start_full, token, unfold, wait_mail, wait_relayed)
+                       start_full, submit, token, unfold, wait_mail, wait_relayed)
 
 BAD_CONFIG_EXIT = 100
 REPLY_DEADLINE = 5       # seconds for the reply to DATA, DNS or not (as test_field.py)
@@ -267,27 +267,9 @@ def test_trusted_arc_sealer_overrides_reject_untrusted_does_not(mx, keys):
     assert untrusted_s not in cat(mx, INFO_MBOX)
 
 
-def submit(mx, sender, rcpts, msg):
-    """Over 587 with STARTTLS and the SASL user, as a mail client sends."""
-    import smtplib
-    import ssl
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = smtplib.SMTP(mx.ip, 587, timeout=60)
-    try:
-        s.ehlo("client.test")
-        s.starttls(context=ctx)
-        s.ehlo("client.test")
-        s.login(SASL_USER, SASL_PW)
-        s.sendmail(sender, rcpts, msg)
-    finally:
-        s.quit()
-
-
 def test_authenticated_user_with_foreign_from_not_rejected(mx):
     subject = "auth-foreign-from-" + token()
-    submit(mx, "ceo@reject.test", [INFO], build_message("ceo@reject.test", INFO, subject))
+    submit(mx.ip, SASL_USER, SASL_PW, "ceo@reject.test", INFO, subject)
     m = wait_mail(mx, INFO_MBOX, subject)
     assert not ours(m), "our users' mail is not verified: %r" % ours(m)
 
@@ -297,7 +279,7 @@ def test_our_users_signed_mail_has_dkim_pass_for_local_recipients_only(mx, relay
     in our header (as on mail from outside), a copy that leaves the host
     carries no header of ours."""
     subject = "auth-own-" + token()
-    submit(mx, INFO, [INFO], build_message(INFO, INFO, subject))
+    submit(mx.ip, SASL_USER, SASL_PW, INFO, INFO, subject)
     m = wait_mail(mx, INFO_MBOX, subject)
     assert re.search(r"\bd=example\.com\b", unfold(m["DKIM-Signature"] or "")), m.items()
     ar = one_ar(m)
@@ -305,7 +287,7 @@ def test_our_users_signed_mail_has_dkim_pass_for_local_recipients_only(mx, relay
     assert "spf=" not in ar and "dmarc=" not in ar, ar  # nothing of the kind was checked
 
     subject = "auth-own-out-" + token()
-    submit(mx, INFO, [FOREIGN], build_message(INFO, FOREIGN, subject))
+    submit(mx.ip, SASL_USER, SASL_PW, INFO, FOREIGN, subject)
     got = wait_relayed(relay, subject, timeout=90)[0]
     data = got["data"] if isinstance(got["data"], str) else got["data"].decode(errors="replace")
     head = re.split(r"\r?\n\r?\n", data, 1)[0]

@@ -81,12 +81,24 @@ static void test_defaults(void **state)
 	assert_non_null(strstr(r.conf.buf, "dmarc_enforce = yes\narc_trusted_signers"));
 	assert_non_null(strstr(r.conf.buf, "arc_seal = yes\nseal_domain = example.com\nseal_selector = s1\n"
 					   "seal_key = /var/db/dkim/example.com.s1.privkey.pem\n"));
+	/* no VIRTUAL_TRANSPORT: virtual(8) delivers */
+	assert_non_null(strstr(r.conf.buf, "local_transports = virtual local\n"));
+	assert_non_null(strstr(r.amavis.buf, "$policy_bank{'ORIGINATING'}{forward_method} = 'smtp:[127.0.0.1]:10026';"));
 	assert_non_null(strstr(r.checks.buf, "/^X-Mtactl-DMARC-Quarantine:/ FILTER lmtp-amavis:unix:"
 					     AMAVIS_DMARC_QUARANTINE_SOCKET "\n"));
 	assert_non_null(strstr(r.amavis.buf, "$allowed_added_header_fields{lc('Authentication-Results')} = 0;"));
 	assert_non_null(strstr(r.amavis.buf, "push @listen_sockets, '" AMAVIS_DMARC_QUARANTINE_SOCKET "';"));
 	assert_string_equal(r.spf.buf, "Header_Type = None\n");
 	assert_non_null(strstr(r.services.buf, "authmilter - /usr/bin/setpriv --reuid=amavis"));
+	rendered_free(&r);
+}
+
+static void test_local_transport_of_virtual_transport(void **state)
+{
+	(void)state;
+	struct rendered r;
+	render(&r, "VIRTUAL_TRANSPORT", "lmtp:unix:private/transport", NULL, NULL);
+	assert_non_null(strstr(r.conf.buf, "local_transports = lmtp local\n"));
 	rendered_free(&r);
 }
 
@@ -147,6 +159,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_local_transport_of_virtual_transport),
 		cmocka_unit_test(test_not_enforcing_not_sealing),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_bad_values),
